@@ -1,0 +1,132 @@
+//! `audit.jsonl`: a provenance header, then one JSON event per line (decisions,
+//! each unreadable entry, the end with totals). Each line is flushed as written,
+//! so the log survives a crash up to its last event.
+
+use crate::error::{Error, Result};
+use crate::hashset::SetInfo;
+use crate::record::FileTime;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The current time, RFC 3339 UTC.
+pub fn now() -> String {
+    FileTime::from_system(std::time::SystemTime::now()).rfc3339()
+}
+
+/// Writes `data` to a temporary file beside `path`, syncs it and renames it into
+/// place, so `path` is either absent, old or complete.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    let run = || -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    run().map_err(|e| Error::output(path, e))
+}
+
+/// The provenance header: who ran what, where, on which evidence, with which sets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Header {
+    /// Tool name.
+    pub tool: &'static str,
+    /// Tool version.
+    pub version: &'static str,
+    /// The full argument vector.
+    pub args: Vec<String>,
+    /// Host name.
+    pub host: String,
+    /// Operating system and kernel release.
+    pub os: String,
+    /// User name (from the environment) and numeric user id.
+    pub user: String,
+    /// Start time, RFC 3339 UTC.
+    pub started: String,
+    /// The evidence root, canonical.
+    pub evidence: PathBuf,
+    /// Device number of the evidence root, `major:minor`.
+    pub evidence_device: String,
+    /// Case identifier.
+    pub case: Option<String>,
+    /// Exhibit identifier.
+    pub exhibit: Option<String>,
+    /// Examiner.
+    pub examiner: Option<String>,
+    /// Every hash set, with role, format, counts and source SHA-256.
+    pub hashsets: Vec<SetInfo>,
+}
+
+/// Host name, OS and user of this process.
+pub fn host_facts() -> (String, String, String) {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let os = format!("{} {}", std::env::consts::OS, release.trim())
+        .trim()
+        .to_string();
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let name = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    (host, os, format!("{name} (uid {uid})"))
+}
+
+/// The open event log.
+pub struct Audit {
+    path: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl Audit {
+    /// Creates the log and writes the header as its first line.
+    pub fn create(path: &Path, header: &Header) -> Result<Audit> {
+        let f = File::create(path).map_err(|e| Error::output(path, e))?;
+        let mut audit = Audit {
+            path: path.to_path_buf(),
+            w: BufWriter::new(f),
+        };
+        let mut v = serde_json::to_value(header).expect("header serialises");
+        v["event"] = json!("header");
+        audit.line(&v)?;
+        Ok(audit)
+    }
+
+    /// Appends one event: `fields` plus `event` and `time`.
+    pub fn event(&mut self, event: &str, mut fields: Value) -> Result<()> {
+        if !fields.is_object() {
+            fields = json!({});
+        }
+        fields["event"] = json!(event);
+        fields["time"] = json!(now());
+        self.line(&fields)
+    }
+
+    fn line(&mut self, v: &Value) -> Result<()> {
+        let run = |w: &mut BufWriter<File>| -> std::io::Result<()> {
+            serde_json::to_writer(&mut *w, v)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        };
+        run(&mut self.w).map_err(|e| Error::output(&self.path, e))
+    }
+
+    /// Flushes and syncs the log to disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.w.flush().map_err(|e| Error::output(&self.path, e))?;
+        self.w
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::output(&self.path, e))
+    }
+}

@@ -1,0 +1,238 @@
+//! Validated settings for a scan. Every check happens here, before the evidence
+//! is touched or the case folder created: a bad flag or a malformed hash set
+//! never leaves a half-written case folder.
+
+use crate::error::{Error, Result};
+use crate::hashset::{self, HashSetLookup, Role};
+use crate::matcher::Matcher;
+use crate::report::CASE_FILES;
+use std::path::{Component, Path, PathBuf};
+
+/// A hash set as named on the command line: `PATH` or `NAME=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetArg {
+    /// Explicit name, if given.
+    pub name: Option<String>,
+    /// The file.
+    pub path: PathBuf,
+    /// Its role.
+    pub role: Role,
+}
+
+impl SetArg {
+    /// Parses `PATH` or `NAME=PATH`. A value that names an existing file is
+    /// always a path, even when it contains `=`.
+    pub fn parse(value: &str, role: Role) -> SetArg {
+        if !Path::new(value).exists() {
+            if let Some((name, path)) = value.split_once('=') {
+                if !name.is_empty() && !name.contains('/') {
+                    return SetArg {
+                        name: Some(name.to_string()),
+                        path: PathBuf::from(path),
+                        role,
+                    };
+                }
+            }
+        }
+        SetArg {
+            name: None,
+            path: PathBuf::from(value),
+            role,
+        }
+    }
+}
+
+/// The scan request as the user gave it.
+#[derive(Debug, Clone, Default)]
+pub struct ScanArgs {
+    /// The evidence root.
+    pub evidence: PathBuf,
+    /// The case folder to create.
+    pub output: PathBuf,
+    /// Hash sets, in command-line order.
+    pub hashsets: Vec<SetArg>,
+    /// Case identifier.
+    pub case: Option<String>,
+    /// Exhibit identifier.
+    pub exhibit: Option<String>,
+    /// Examiner name.
+    pub examiner: Option<String>,
+    /// Hashing threads; `None` for one per core.
+    pub threads: Option<usize>,
+    /// Always compute SHA-256.
+    pub sha256: bool,
+    /// Enter other filesystems mounted below the evidence root.
+    pub cross_filesystems: bool,
+    /// The full argument vector, for provenance.
+    pub argv: Vec<String>,
+}
+
+/// A validated scan.
+pub struct ScanConfig {
+    /// The evidence root, canonical.
+    pub evidence: PathBuf,
+    /// The case folder (absolute; may not exist yet).
+    pub output: PathBuf,
+    /// Case identifier.
+    pub case: Option<String>,
+    /// Exhibit identifier.
+    pub exhibit: Option<String>,
+    /// Examiner name.
+    pub examiner: Option<String>,
+    /// Hashing (and walking) threads.
+    pub threads: usize,
+    /// Whether SHA-256 is computed.
+    pub sha256: bool,
+    /// Why SHA-256 is or is not computed.
+    pub sha256_reason: &'static str,
+    /// Enter other filesystems.
+    pub cross_filesystems: bool,
+    /// The loaded sets.
+    pub matcher: Matcher,
+    /// The full argument vector.
+    pub argv: Vec<String>,
+}
+
+/// Resolves `path` to an absolute path with every existing prefix canonical.
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(mut c) => {
+                for part in rest.iter().rev() {
+                    c.push(part);
+                }
+                return Ok(c);
+            }
+            Err(_) => {
+                let Some(parent) = existing.parent() else {
+                    return Ok(abs);
+                };
+                match existing.components().next_back() {
+                    Some(Component::Normal(n)) => rest.push(n.to_owned()),
+                    Some(Component::ParentDir) => return Ok(abs),
+                    _ => {}
+                }
+                existing = parent;
+            }
+        }
+    }
+}
+
+impl ScanConfig {
+    /// Checks every argument and loads every hash set.
+    pub fn new(args: ScanArgs) -> Result<ScanConfig> {
+        let evidence = args
+            .evidence
+            .canonicalize()
+            .map_err(|e| Error::Usage(format!("evidence {}: {e}", args.evidence.display())))?;
+        if !evidence.is_dir() {
+            return Err(Error::Usage(format!(
+                "evidence {} is not a directory; give the mount point of the evidence",
+                args.evidence.display()
+            )));
+        }
+        let output = resolve(&args.output)
+            .map_err(|e| Error::Usage(format!("output {}: {e}", args.output.display())))?;
+        if output.starts_with(&evidence) {
+            return Err(Error::Usage(format!(
+                "the case folder {} is inside the evidence tree {}; nothing may be written there",
+                output.display(),
+                evidence.display()
+            )));
+        }
+        if output.exists() {
+            if !output.is_dir() {
+                return Err(Error::Usage(format!(
+                    "output {} exists and is not a folder",
+                    output.display()
+                )));
+            }
+            if let Some(f) = CASE_FILES.iter().find(|f| output.join(f).exists()) {
+                return Err(Error::Usage(format!(
+                    "output {} already holds a case ({f}); choose a new folder",
+                    output.display()
+                )));
+            }
+        }
+        let threads = match args.threads {
+            Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let mut sets: Vec<Box<dyn HashSetLookup>> = Vec::new();
+        for arg in &args.hashsets {
+            let set = hashset::load(&arg.path, arg.name.as_deref(), arg.role)?;
+            let name = &set.info().name;
+            if name.is_empty() || name.contains(';') {
+                return Err(Error::Usage(format!(
+                    "hash set name `{name}` must be non-empty and hold no `;`; name it with NAME={}",
+                    arg.path.display()
+                )));
+            }
+            if let Some(other) = sets.iter().find(|s| s.info().name == *name) {
+                return Err(Error::Usage(format!(
+                    "two hash sets are named `{name}` ({} and {}); name one with NAME=PATH",
+                    other.info().path.display(),
+                    arg.path.display()
+                )));
+            }
+            sets.push(Box::new(set));
+        }
+        let matcher = Matcher::new(sets);
+        let (sha256, sha256_reason) = if args.sha256 {
+            (true, "asked for with --sha256")
+        } else if matcher.needs_sha256() {
+            (true, "a hash set has entries with only a SHA-256 digest")
+        } else {
+            (
+                false,
+                "not asked for, and every set entry has an MD5 or SHA-1",
+            )
+        };
+        Ok(ScanConfig {
+            evidence,
+            output,
+            case: args.case,
+            exhibit: args.exhibit,
+            examiner: args.examiner,
+            threads,
+            sha256,
+            sha256_reason,
+            cross_filesystems: args.cross_filesystems,
+            matcher,
+            argv: args.argv,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_arg_name_syntax() {
+        assert_eq!(
+            SetArg::parse("vic=/x/y.json", Role::Alert),
+            SetArg {
+                name: Some("vic".into()),
+                path: "/x/y.json".into(),
+                role: Role::Alert
+            }
+        );
+        assert_eq!(SetArg::parse("/a=b/c", Role::Alert).name, None);
+    }
+
+    #[test]
+    fn resolve_keeps_missing_tail() {
+        let tmp = std::env::temp_dir().canonicalize().unwrap();
+        let r = resolve(&tmp.join("does-not-exist/x")).unwrap();
+        assert_eq!(r, tmp.join("does-not-exist/x"));
+    }
+}

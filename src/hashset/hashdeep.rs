@@ -1,0 +1,197 @@
+//! hashdeep files: `%%%% HASHDEEP-1.0`, a `%%%% size,...,filename` column line,
+//! `#` comment lines, then unquoted rows. Extra commas belong to the file name,
+//! so a row is split at most (columns - 1) times from the left. A file made by
+//! concatenating several hashdeep outputs repeats the two header lines; each
+//! column line applies to the rows after it. Tiger and Whirlpool columns are read
+//! but not kept.
+
+use super::digest_list::{digest_token, split_lines};
+use super::{Algo, ParseError, Parsed, SetEntry};
+
+const MAGIC: &[u8] = b"%%%% HASHDEEP-1.0";
+
+/// Whether `data` starts like a hashdeep file.
+pub fn sniff(data: &[u8]) -> bool {
+    data.starts_with(MAGIC)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Column {
+    Size,
+    Digest(Algo),
+    Ignored(usize),
+    FileName,
+}
+
+fn parse_columns(spec: &[u8], line: u64) -> Result<Vec<Column>, ParseError> {
+    let spec =
+        std::str::from_utf8(spec).map_err(|_| ParseError::new(line, "column line is not ASCII"))?;
+    let mut cols = Vec::new();
+    for name in spec.split(',') {
+        cols.push(match name.trim().to_ascii_lowercase().as_str() {
+            "size" => Column::Size,
+            "md5" => Column::Digest(Algo::Md5),
+            "sha1" | "sha-1" => Column::Digest(Algo::Sha1),
+            "sha256" | "sha-256" => Column::Digest(Algo::Sha256),
+            "tiger" => Column::Ignored(48),
+            "whirlpool" => Column::Ignored(128),
+            "filename" => Column::FileName,
+            other => {
+                return Err(ParseError::new(
+                    line,
+                    format!("unknown hashdeep column `{other}`"),
+                ))
+            }
+        });
+    }
+    if cols.first() != Some(&Column::Size) || cols.last() != Some(&Column::FileName) {
+        return Err(ParseError::new(
+            line,
+            "hashdeep columns must start with `size` and end with `filename`",
+        ));
+    }
+    if !cols.iter().any(|c| matches!(c, Column::Digest(_))) {
+        return Err(ParseError::new(
+            line,
+            "no MD5, SHA-1 or SHA-256 column; hashsweep cannot use this file",
+        ));
+    }
+    Ok(cols)
+}
+
+/// Parses a hashdeep file.
+pub fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
+    let mut records = Vec::new();
+    let mut columns: Option<Vec<Column>> = None;
+    let mut expect_columns = false;
+    for (i, raw) in split_lines(data).enumerate() {
+        let lineno = i as u64 + 1;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.starts_with(MAGIC) {
+            expect_columns = true;
+            continue;
+        }
+        if let Some(spec) = line.strip_prefix(b"%%%% ") {
+            if !expect_columns {
+                return Err(ParseError::new(
+                    lineno,
+                    "column line without a HASHDEEP-1.0 line",
+                ));
+            }
+            columns = Some(parse_columns(spec, lineno)?);
+            expect_columns = false;
+            continue;
+        }
+        if expect_columns {
+            return Err(ParseError::new(
+                lineno,
+                "expected the `%%%% size,...,filename` column line",
+            ));
+        }
+        if line.trim_ascii().is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        let cols = columns.as_ref().expect("the magic line comes first");
+        let fields: Vec<&[u8]> = line.splitn(cols.len(), |&b| b == b',').collect();
+        if fields.len() != cols.len() {
+            return Err(ParseError::new(
+                lineno,
+                format!(
+                    "{} fields; the column line names {}",
+                    fields.len(),
+                    cols.len()
+                ),
+            ));
+        }
+        let mut entry = SetEntry::default();
+        for (col, field) in cols.iter().zip(&fields) {
+            match *col {
+                Column::Size => {
+                    let size = std::str::from_utf8(field)
+                        .ok()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .ok_or_else(|| {
+                            ParseError::new(
+                                lineno,
+                                format!(
+                                    "size `{}` is not a number",
+                                    String::from_utf8_lossy(field)
+                                ),
+                            )
+                        })?;
+                    entry.size = Some(size);
+                }
+                Column::Digest(algo) => {
+                    let (found, digest) =
+                        digest_token(field).map_err(|m| ParseError::new(lineno, m))?;
+                    if found != algo {
+                        return Err(ParseError::new(
+                            lineno,
+                            format!(
+                                "the {} column holds {} hex digits",
+                                algo.name(),
+                                field.len()
+                            ),
+                        ));
+                    }
+                    entry.set_digest(algo, &digest);
+                }
+                Column::Ignored(len) => {
+                    if field.len() != len || !field.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(ParseError::new(lineno, "malformed tiger/whirlpool field"));
+                    }
+                }
+                Column::FileName => {}
+            }
+        }
+        records.push(entry);
+    }
+    if columns.is_none() {
+        return Err(ParseError::new(1, "hashdeep file without a column line"));
+    }
+    Ok(Parsed {
+        format: "hashdeep",
+        records,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::to_hex;
+
+    #[test]
+    fn rows_with_commas_in_names_and_repeated_headers() {
+        let data = b"%%%% HASHDEEP-1.0\r\n%%%% size,md5,sha256,filename\r\n## Invoked from: /x\r\n\
+3,900150983cd24fb0d6963f7d28e17f72,ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad,/a,b,c.txt\r\n\
+%%%% HASHDEEP-1.0\n%%%% size,sha1,filename\n\
+3,a9993e364706816aba3e25717850c26c9cd0d89d,/abc\n";
+        let p = parse(data).unwrap();
+        assert_eq!(p.records.len(), 2);
+        let a = p.records[0];
+        assert_eq!(a.size, Some(3));
+        assert_eq!(to_hex(&a.md5.unwrap()), "900150983cd24fb0d6963f7d28e17f72");
+        assert!(a.sha256.is_some() && a.sha1.is_none());
+        assert!(p.records[1].sha1.is_some() && p.records[1].md5.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let head = "%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n";
+        let e = parse(format!("{head}12,zz,/x\n").as_bytes()).unwrap_err();
+        assert_eq!(e.line, 3);
+        let e = parse(format!("{head}\n# c\nabc,900150983cd24fb0d6963f7d28e17f72,/x\n").as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (5, "size `abc` is not a number")
+        );
+        let e =
+            parse(format!("{head}3,900150983cd24fb0d6963f7d28e17f72\n").as_bytes()).unwrap_err();
+        assert!(e.message.contains("2 fields"), "{}", e.message);
+        let e = parse(b"%%%% HASHDEEP-1.0\n%%%% md5,filename\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = parse(b"%%%% HASHDEEP-1.0\n3,x,y\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}

@@ -1,0 +1,356 @@
+//! Digests -> verdict. Every loaded set is asked for entries sharing any digest
+//! of the file; each entry found either agrees with the file on every digest both
+//! carry (a match) or contradicts it on one (a conflict: a collision or a corrupt
+//! set). Sizes count too when both sides have one.
+//!
+//! Rules: a file of zero bytes never matches (its digests are in many sets). Any
+//! contradiction makes the verdict `conflict`. Otherwise a match in an alert set
+//! gives `alert`, a match only in known-good sets `known-good`, and no match
+//! `unmatched`. `hashsets` lists every set that matched or conflicted, in the
+//! order the sets were given.
+
+use crate::digest::{to_hex, Digests};
+use crate::hashset::category::{UNCATEGORISED, UNCATEGORISED_SEVERITY};
+use crate::hashset::{Algo, HashSetLookup, Role, SetEntry};
+use crate::record::Verdict;
+
+/// The loaded sets, in command-line order.
+pub struct Matcher {
+    sets: Vec<Box<dyn HashSetLookup>>,
+}
+
+/// The outcome of judging one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Names of the sets that matched or conflicted, `;`-separated.
+    pub hashsets: String,
+    /// The most severe category among matching alert entries.
+    pub category: String,
+    /// For alerts, which digests matched; for conflicts, what contradicts.
+    pub note: String,
+    /// Indexes of the sets that matched or conflicted.
+    pub sets: Vec<usize>,
+}
+
+impl Judgement {
+    fn unmatched() -> Judgement {
+        Judgement {
+            verdict: Verdict::Unmatched,
+            hashsets: String::new(),
+            category: String::new(),
+            note: String::new(),
+            sets: Vec::new(),
+        }
+    }
+}
+
+fn file_digest(d: &Digests, algo: Algo) -> Option<&[u8]> {
+    match algo {
+        Algo::Md5 => Some(&d.md5),
+        Algo::Sha1 => Some(&d.sha1),
+        Algo::Sha256 => d.sha256.as_ref().map(|s| &s[..]),
+    }
+}
+
+fn entry_digest(e: &SetEntry, algo: Algo) -> Option<&[u8]> {
+    match algo {
+        Algo::Md5 => e.md5.as_ref().map(|s| &s[..]),
+        Algo::Sha1 => e.sha1.as_ref().map(|s| &s[..]),
+        Algo::Sha256 => e.sha256.as_ref().map(|s| &s[..]),
+    }
+}
+
+const ALGOS: [Algo; 3] = [Algo::Md5, Algo::Sha1, Algo::Sha256];
+
+impl Matcher {
+    /// A matcher over `sets`, in the order given.
+    pub fn new(sets: Vec<Box<dyn HashSetLookup>>) -> Matcher {
+        Matcher { sets }
+    }
+
+    /// The sets.
+    pub fn sets(&self) -> &[Box<dyn HashSetLookup>] {
+        &self.sets
+    }
+
+    /// Whether some entry can only be matched by SHA-256 (it carries neither MD5
+    /// nor SHA-1), so SHA-256 must be computed for the sets to be usable.
+    pub fn needs_sha256(&self) -> bool {
+        self.sets.iter().any(|s| {
+            let c = &s.info().counts;
+            c.sha256 > 0 && c.entries > c.md5.max(c.sha1)
+        })
+    }
+
+    /// Judges a file of `size` bytes with digests `d`. `scratch` is reused between calls.
+    pub fn judge(&self, d: &Digests, size: u64, scratch: &mut Vec<SetEntry>) -> Judgement {
+        if size == 0 || self.sets.is_empty() {
+            return Judgement::unmatched();
+        }
+        let mut j = Judgement::unmatched();
+        let mut names: Vec<&str> = Vec::new();
+        let (mut alert, mut known, mut conflict) = (false, false, false);
+        let mut severity = u16::MAX;
+        let mut matched_on: Vec<&str> = Vec::new();
+        let mut conflicts: Vec<String> = Vec::new();
+        for (i, set) in self.sets.iter().enumerate() {
+            scratch.clear();
+            for algo in ALGOS {
+                if let Some(fd) = file_digest(d, algo) {
+                    set.find(algo, fd, scratch);
+                }
+            }
+            if scratch.is_empty() {
+                continue;
+            }
+            scratch.sort_unstable();
+            scratch.dedup();
+            let info = set.info();
+            let mut set_matched = false;
+            for e in scratch.iter() {
+                let mut agree = Vec::new();
+                let mut disagree = Vec::new();
+                for algo in ALGOS {
+                    if let (Some(fd), Some(ed)) = (file_digest(d, algo), entry_digest(e, algo)) {
+                        if fd == ed {
+                            agree.push(algo);
+                        } else {
+                            disagree.push(format!(
+                                "{} {} (file has {})",
+                                algo.name(),
+                                to_hex(ed),
+                                to_hex(fd)
+                            ));
+                        }
+                    }
+                }
+                if let Some(es) = e.size.filter(|&es| es != size) {
+                    disagree.push(format!("size {es} (file has {size})"));
+                }
+                if !disagree.is_empty() {
+                    conflict = true;
+                    set_matched = true;
+                    let on: Vec<&str> = agree.iter().map(|a| a.name()).collect();
+                    conflicts.push(format!(
+                        "set {}: entry matching {} says {}",
+                        info.name,
+                        on.join("+"),
+                        disagree.join(", ")
+                    ));
+                    continue;
+                }
+                set_matched = true;
+                match info.role {
+                    Role::Alert => {
+                        alert = true;
+                        let s = e.category.map_or(UNCATEGORISED_SEVERITY, |c| c.severity());
+                        if s < severity {
+                            severity = s;
+                            j.category = e
+                                .category
+                                .map_or_else(|| UNCATEGORISED.to_string(), |c| c.notation());
+                        }
+                        for a in agree {
+                            if !matched_on.contains(&a.name()) {
+                                matched_on.push(a.name());
+                            }
+                        }
+                    }
+                    Role::KnownGood => known = true,
+                }
+            }
+            if set_matched {
+                names.push(&info.name);
+                j.sets.push(i);
+            }
+        }
+        j.hashsets = names.join(";");
+        j.verdict = if conflict {
+            Verdict::Conflict
+        } else if alert {
+            Verdict::Alert
+        } else if known {
+            Verdict::KnownGood
+        } else {
+            Verdict::Unmatched
+        };
+        j.note = match j.verdict {
+            Verdict::Conflict => format!("conflict: {}", conflicts.join("; ")),
+            Verdict::Alert => {
+                matched_on.sort_by_key(|n| ALGOS.iter().position(|a| a.name() == *n));
+                format!("matched on {}", matched_on.join("+"))
+            }
+            _ => String::new(),
+        };
+        if j.verdict != Verdict::Alert && j.verdict != Verdict::Conflict {
+            j.category.clear();
+        }
+        j
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::MultiHasher;
+    use crate::hashset::{Category, MemorySet, SetCounts, SetInfo};
+    use std::path::PathBuf;
+
+    fn set(name: &str, role: Role, entries: Vec<SetEntry>) -> Box<dyn HashSetLookup> {
+        let info = SetInfo {
+            name: name.into(),
+            role,
+            format: "test".into(),
+            path: PathBuf::from(name),
+            sha256: String::new(),
+            counts: SetCounts::default(),
+        };
+        Box::new(MemorySet::build(info, entries))
+    }
+
+    fn digests(data: &[u8]) -> Digests {
+        let mut h = MultiHasher::new(false);
+        h.update(data);
+        h.finish()
+    }
+
+    fn judge(m: &Matcher, data: &[u8]) -> Judgement {
+        m.judge(&digests(data), data.len() as u64, &mut Vec::new())
+    }
+
+    #[test]
+    fn alert_beats_known_good_and_lists_both_sets() {
+        let d = digests(b"abc");
+        let m = Matcher::new(vec![
+            set(
+                "nsrl",
+                Role::KnownGood,
+                vec![SetEntry {
+                    md5: Some(d.md5),
+                    ..Default::default()
+                }],
+            ),
+            set(
+                "vic",
+                Role::Alert,
+                vec![SetEntry {
+                    sha1: Some(d.sha1),
+                    category: Some(Category::Us(2)),
+                    ..Default::default()
+                }],
+            ),
+            set(
+                "other",
+                Role::Alert,
+                vec![SetEntry {
+                    md5: Some(d.md5),
+                    sha1: Some(d.sha1),
+                    category: Some(Category::Us(1)),
+                    ..Default::default()
+                }],
+            ),
+        ]);
+        let j = judge(&m, b"abc");
+        assert_eq!(j.verdict, Verdict::Alert);
+        assert_eq!(j.hashsets, "nsrl;vic;other");
+        assert_eq!(j.category, "US:1");
+        assert_eq!(j.note, "matched on md5+sha1");
+        assert_eq!(judge(&m, b"abd").verdict, Verdict::Unmatched);
+    }
+
+    #[test]
+    fn known_good_only_and_uncategorised_alert() {
+        let d = digests(b"abc");
+        let kg = Matcher::new(vec![set(
+            "nsrl",
+            Role::KnownGood,
+            vec![SetEntry {
+                md5: Some(d.md5),
+                ..Default::default()
+            }],
+        )]);
+        let j = judge(&kg, b"abc");
+        assert_eq!(
+            (j.verdict, j.hashsets.as_str(), j.note.as_str()),
+            (Verdict::KnownGood, "nsrl", "")
+        );
+        let al = Matcher::new(vec![set(
+            "list",
+            Role::Alert,
+            vec![SetEntry {
+                md5: Some(d.md5),
+                ..Default::default()
+            }],
+        )]);
+        let j = judge(&al, b"abc");
+        assert_eq!(
+            (j.category.as_str(), j.note.as_str()),
+            ("uncategorised", "matched on md5")
+        );
+    }
+
+    #[test]
+    fn contradicting_digest_or_size_is_a_conflict() {
+        let d = digests(b"abc");
+        let m = Matcher::new(vec![set(
+            "vic",
+            Role::Alert,
+            vec![SetEntry {
+                md5: Some(d.md5),
+                sha1: Some([9; 20]),
+                ..Default::default()
+            }],
+        )]);
+        let j = judge(&m, b"abc");
+        assert_eq!(j.verdict, Verdict::Conflict);
+        assert!(
+            j.note
+                .contains("set vic: entry matching md5 says sha1 0909"),
+            "{}",
+            j.note
+        );
+        let m = Matcher::new(vec![set(
+            "hd",
+            Role::KnownGood,
+            vec![SetEntry {
+                md5: Some(d.md5),
+                size: Some(4),
+                ..Default::default()
+            }],
+        )]);
+        let j = judge(&m, b"abc");
+        assert_eq!(j.verdict, Verdict::Conflict);
+        assert!(j.note.contains("size 4 (file has 3)"), "{}", j.note);
+    }
+
+    #[test]
+    fn empty_file_never_matches() {
+        let d = digests(b"");
+        // Build around MemorySet's own filtering by using a lookup that returns anything.
+        struct Everything(SetInfo);
+        impl HashSetLookup for Everything {
+            fn info(&self) -> &SetInfo {
+                &self.0
+            }
+            fn find(&self, _: Algo, _: &[u8], out: &mut Vec<SetEntry>) {
+                out.push(SetEntry {
+                    md5: Some(crate::digest::EMPTY_MD5),
+                    ..Default::default()
+                });
+            }
+        }
+        let info = SetInfo {
+            name: "all".into(),
+            role: Role::Alert,
+            format: "test".into(),
+            path: PathBuf::new(),
+            sha256: String::new(),
+            counts: SetCounts::default(),
+        };
+        let m = Matcher::new(vec![Box::new(Everything(info))]);
+        assert_eq!(m.judge(&d, 0, &mut Vec::new()).verdict, Verdict::Unmatched);
+        assert_eq!(m.judge(&d, 1, &mut Vec::new()).verdict, Verdict::Alert);
+    }
+}

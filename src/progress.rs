@@ -1,0 +1,25 @@
+//! What the core tells whoever is watching a scan. The library only counts; the
+//! binary decides how (and whether) to draw it.
+
+use crate::record::Record;
+
+/// Receives progress from a running scan. Called from many threads at once, so
+/// implementations must be cheap and thread-safe. Every method has a no-op default.
+pub trait Progress: Sync {
+    /// The walk has found `files` entries holding `bytes` bytes of regular files so far.
+    fn walking(&self, _files: u64, _bytes: u64) {}
+    /// The walk is over; hashing of `files` entries and `bytes` bytes begins.
+    fn hashing(&self, _files: u64, _bytes: u64) {}
+    /// One entry has been handled; `bytes` of it were read.
+    fn file_done(&self, _bytes: u64) {}
+    /// An alert or conflict was found. Called from the single report writer, in
+    /// the order hits are written to `hits.csv`.
+    fn hit(&self, _record: &Record) {}
+    /// The scan has stopped hashing (finished or interrupted); reports are being written.
+    fn finishing(&self) {}
+}
+
+/// Draws nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}

@@ -1,0 +1,127 @@
+//! `report.csv` and `hits.csv`: RFC 4180, UTF-8, CRLF line ends, a header row,
+//! the columns of docs/report.md in their fixed order.
+//!
+//! No cell may start a spreadsheet formula: a cell that would begin with `=`,
+//! `+`, `-`, `@`, tab or carriage return gets a leading `'`. Paths never need it
+//! because they always begin with `/`.
+
+use crate::digest::to_hex;
+use crate::record::{FileTime, Record};
+use std::borrow::Cow;
+use std::io::Write;
+
+/// The report columns, in order. Later versions may append columns, never reorder.
+pub const COLUMNS: [&str; 14] = [
+    "path", "kind", "size", "modified", "accessed", "changed", "created", "md5", "sha1", "sha256",
+    "verdict", "hashsets", "category", "note",
+];
+
+/// Neutralises a cell that a spreadsheet would read as a formula.
+pub fn safe_cell(s: &str) -> Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+fn time(t: Option<FileTime>) -> String {
+    t.map(FileTime::rfc3339).unwrap_or_default()
+}
+
+/// The cells of one row.
+pub fn cells(r: &Record) -> [String; 14] {
+    let (md5, sha1, sha256) = match &r.digests {
+        Some(d) => (
+            to_hex(&d.md5),
+            to_hex(&d.sha1),
+            d.sha256.map(|s| to_hex(&s)).unwrap_or_default(),
+        ),
+        None => Default::default(),
+    };
+    [
+        safe_cell(&r.path).into_owned(),
+        r.kind.as_str().to_string(),
+        r.size.to_string(),
+        time(r.times.modified),
+        time(r.times.accessed),
+        time(r.times.changed),
+        time(r.times.created),
+        md5,
+        sha1,
+        sha256,
+        r.verdict.as_str().to_string(),
+        safe_cell(&r.hashsets).into_owned(),
+        safe_cell(&r.category).into_owned(),
+        safe_cell(&r.note).into_owned(),
+    ]
+}
+
+/// Writes report rows.
+pub struct CsvReport<W: Write> {
+    w: csv::Writer<W>,
+}
+
+impl<W: Write> CsvReport<W> {
+    /// Starts a report with its header row.
+    pub fn new(inner: W) -> csv::Result<Self> {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(inner);
+        w.write_record(COLUMNS)?;
+        Ok(CsvReport { w })
+    }
+
+    /// Writes one row.
+    pub fn write(&mut self, r: &Record) -> csv::Result<()> {
+        self.w.write_record(cells(r))
+    }
+
+    /// Flushes buffered rows to the underlying writer.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn into_inner(self) -> std::io::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Kind, Times, Verdict};
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for bad in ["=1+1", "+x", "-x", "@x", "\tx", "\rx"] {
+            assert!(safe_cell(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(safe_cell("/=x"), "/=x");
+        assert_eq!(safe_cell(""), "");
+    }
+
+    #[test]
+    fn rows_are_quoted_and_crlf_terminated() {
+        let r = Record {
+            path: "/a,\"b\"\nc".into(),
+            kind: Kind::File,
+            size: 3,
+            times: Times::default(),
+            digests: None,
+            verdict: Verdict::Skipped,
+            hashsets: "=evil".into(),
+            category: String::new(),
+            note: "n".into(),
+        };
+        let mut rep = CsvReport::new(Vec::new()).unwrap();
+        rep.write(&r).unwrap();
+        let out = String::from_utf8(rep.into_inner().unwrap()).unwrap();
+        let mut lines = out.split("\r\n");
+        assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
+        assert_eq!(
+            lines.next().unwrap(),
+            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,n"
+        );
+    }
+}
