@@ -46,15 +46,6 @@ impl Algo {
             _ => None,
         }
     }
-
-    /// Digest length in bytes.
-    pub fn len(self) -> usize {
-        match self {
-            Algo::Md5 => 16,
-            Algo::Sha1 => 20,
-            Algo::Sha256 => 32,
-        }
-    }
 }
 
 /// What a set says about one file: any subset of its digests, its size when
@@ -290,6 +281,7 @@ impl ParseError {
 }
 
 /// Parsed content of a set file.
+#[derive(Debug)]
 pub struct Parsed {
     /// The format detected.
     pub format: &'static str,
