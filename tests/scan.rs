@@ -538,3 +538,51 @@ fn demo_scan_finds_the_planted_files() {
         "unmatched"
     );
 }
+
+/// Ctrl-C stops the scan with exit 130 and a consistent case folder marked incomplete.
+#[test]
+fn interrupt_writes_an_incomplete_case_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    // Sparse files: gigabytes to hash, no disk space used.
+    for i in 0..48 {
+        let f = std::fs::File::create(ev.join(format!("sparse{i:02}.img"))).unwrap();
+        f.set_len(64 << 20).unwrap();
+    }
+    let case = tmp.path().join("case");
+    let mut child = std::process::Command::new(bin())
+        .args(["scan", "--threads", "1", "--output"])
+        .arg(&case)
+        .arg(&ev)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The audit log exists only after the signal handlers are in place.
+    let start = std::time::Instant::now();
+    while !case.join("audit.jsonl").exists() {
+        assert!(start.elapsed().as_secs() < 30, "scan did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let s = Scan {
+        code: 130,
+        stderr: String::new(),
+        dir: case.clone(),
+    };
+    let sum = s.summary();
+    assert_eq!(sum["status"], "interrupted");
+    assert_eq!(sum["complete"], false);
+    let rows = s.rows().len() as u64;
+    assert_eq!(sum["totals"]["rows"], rows);
+    assert!(rows < 48, "stopped early: {rows} rows");
+    assert_eq!(sum["totals"]["entries_found"], 48);
+    sh(&format!(
+        "cd '{}' && sha256sum -c --quiet manifest.sha256",
+        case.display()
+    ));
+}
