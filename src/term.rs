@@ -66,9 +66,13 @@ impl Progress for TermProgress {
     }
 
     fn file_done(&self, bytes: u64) {
-        self.files.fetch_add(1, Ordering::Relaxed);
+        let done = self.files.fetch_add(1, Ordering::Relaxed) + 1;
         self.bar.inc(bytes);
-        self.message();
+        // The message is redrawn a few times a second at most; formatting it for
+        // every small file would only cost time on the hot path.
+        if done % 64 == 0 || done == self.total_files.load(Ordering::Relaxed) {
+            self.message();
+        }
     }
 
     fn hit(&self, r: &Record) {

@@ -263,6 +263,16 @@ SHA1 (odd) = name) = x) = a9993e364706816aba3e25717850c26c9cd0d89d\n\
     }
 
     #[test]
+    fn formats_of_the_library_are_named() {
+        let e = crate::hashset::parse(b"\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\"\n").unwrap_err();
+        assert!(e.message.contains("NSRL RDS"), "{}", e.message);
+        let e = crate::hashset::parse(b"\xef\xbb\xbf{\"odata.metadata\":1}").unwrap_err();
+        assert!(e.message.contains("VICS"), "{}", e.message);
+        let e = crate::hashset::parse(b"MD5;SHA1;PhotoDNA\n").unwrap_err();
+        assert!(e.message.contains("ICSE"), "{}", e.message);
+    }
+
+    #[test]
     fn malformed_lines_name_their_line() {
         let e = parse(b"900150983cd24fb0d6963f7d28e17f72  abc\nhello world!\n").unwrap_err();
         assert_eq!(e.line, 2);

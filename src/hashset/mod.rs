@@ -301,7 +301,41 @@ pub fn parse(data: &[u8]) -> std::result::Result<Parsed, ParseError> {
     if hashdeep::sniff(data) {
         return hashdeep::parse(data);
     }
+    if let Some(name) = not_yet_readable(data) {
+        return Err(ParseError::new(
+            0,
+            format!("this looks like {name}, which this version cannot read yet; convert it to an md5sum or hashdeep list"),
+        ));
+    }
     digest_list::parse(data)
+}
+
+/// Recognises formats of the hash-set library that raw loading does not read yet,
+/// so the error names the format instead of complaining about line 1.
+fn not_yet_readable(data: &[u8]) -> Option<&'static str> {
+    let first = data.trim_ascii_start();
+    let line = &first[..first
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(first.len())];
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    if data.starts_with(b"SQLite format 3\0") {
+        Some("an SQLite database (NSRL RDSv3?)")
+    } else if data.starts_with(b"HASH\r\n\xff\0") {
+        Some("an EnCase hash set")
+    } else if first.starts_with(b"{") || first.starts_with(b"[") {
+        Some("JSON (Project VIC / CAID VICS?)")
+    } else if data.starts_with(b"PK\x03\x04") {
+        Some("a ZIP archive")
+    } else if line.starts_with(b"\"SHA-1\"") {
+        Some("an NSRL RDS NSRLFile.txt")
+    } else if line.starts_with(b"\"file_id\"") || line.starts_with(b"\"hashset_id\"") {
+        Some("a HashKeeper file")
+    } else if has(b"MD5;") || has(b"SHA1;") {
+        Some("an INTERPOL ICSE CSV export")
+    } else {
+        None
+    }
 }
 
 /// Reads, parses and indexes a raw set file. `name` defaults to the file stem.
