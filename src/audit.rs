@@ -16,17 +16,26 @@ pub fn now() -> String {
     FileTime::from_system(std::time::SystemTime::now()).rfc3339()
 }
 
-/// Writes `data` to a temporary file beside `path`, syncs it and renames it into
-/// place, so `path` is either absent, old or complete.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+/// Writes a case file through `fill` into a temporary file beside `path`, syncs it
+/// and renames it into place, so `path` is either absent, old or complete.
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = path.with_extension("partial");
     let run = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
     run().map_err(|e| Error::output(path, e))
+}
+
+/// [`write_with`] for bytes already in memory.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    write_with(path, |w| w.write_all(data))
 }
 
 /// The provenance header: who ran what, where, on which evidence, with which sets.

@@ -265,18 +265,13 @@ pub fn scan(
 }
 
 fn write_rows<'a>(path: &Path, rows: impl Iterator<Item = &'a Record>) -> Result<()> {
-    let tmp = path.with_extension("partial");
-    let run = || -> std::io::Result<()> {
-        let file = File::create(&tmp)?;
-        let mut w = CsvReport::new(BufWriter::with_capacity(1 << 20, file))?;
+    audit::write_with(path, |w| {
+        let mut report = CsvReport::new(w)?;
         for r in rows {
-            w.write(r)?;
+            report.write(r)?;
         }
-        let file = w.into_inner()?.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    run().map_err(|e| Error::output(path, e))
+        report.flush()
+    })
 }
 
 struct Collected {

@@ -161,6 +161,21 @@ impl Visitor<'_, '_> {
         pathfmt::escape(&raw)
     }
 
+    /// Records an entry; `meta` is its `lstat`, when that succeeded.
+    fn push(&mut self, path: &Path, kind: Kind, meta: Option<&std::fs::Metadata>, status: Status) {
+        let rel = self.rel(path);
+        self.local.push(Found {
+            path: path.to_path_buf(),
+            rel,
+            kind,
+            size: meta.map_or(0, |m| m.len()),
+            dev: meta.map_or(0, |m| m.dev()),
+            ino: meta.map_or(0, |m| m.ino()),
+            times: meta.map(Times::from_metadata).unwrap_or_default(),
+            status,
+        });
+    }
+
     fn entry(&mut self, entry: ignore::DirEntry) -> WalkState {
         if entry.depth() == 0 {
             return WalkState::Continue;
@@ -170,7 +185,12 @@ impl Visitor<'_, '_> {
             Ok(m) => m,
             Err(e) => {
                 let kind = entry.file_type().map_or(Kind::Other, Kind::from_file_type);
-                self.push_bare(path, kind, Status::Unreadable(format!("cannot stat: {e}")));
+                self.push(
+                    path,
+                    kind,
+                    None,
+                    Status::Unreadable(format!("cannot stat: {e}")),
+                );
                 return WalkState::Skip;
             }
         };
@@ -210,32 +230,8 @@ impl Visitor<'_, '_> {
             )),
             Kind::Other => Status::Skip("unknown file type; never opened".into()),
         };
-        let rel = self.rel(path);
-        self.local.push(Found {
-            path: path.to_path_buf(),
-            rel,
-            kind,
-            size: meta.len(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            times: Times::from_metadata(&meta),
-            status,
-        });
+        self.push(path, kind, Some(&meta), status);
         state
-    }
-
-    fn push_bare(&mut self, path: &Path, kind: Kind, status: Status) {
-        let rel = self.rel(path);
-        self.local.push(Found {
-            path: path.to_path_buf(),
-            rel,
-            kind,
-            size: 0,
-            dev: 0,
-            ino: 0,
-            times: Times::default(),
-            status,
-        });
     }
 
     fn failure(&mut self, err: ignore::Error) {
@@ -246,9 +242,11 @@ impl Visitor<'_, '_> {
         };
         let Some(path) = path else {
             // Every walker error names its path; keep the message if one ever does not.
-            self.push_bare(
-                &self.shared.root.clone(),
+            let root = self.shared.root.clone();
+            self.push(
+                &root,
                 Kind::Other,
+                None,
                 Status::Unreadable(format!("walk error: {message}")),
             );
             return;
@@ -261,23 +259,13 @@ impl Visitor<'_, '_> {
                 } else {
                     "cannot read"
                 };
-                let rel = self.rel(&path);
-                self.local.push(Found {
-                    path,
-                    rel,
-                    kind,
-                    size: meta.len(),
-                    dev: meta.dev(),
-                    ino: meta.ino(),
-                    times: Times::from_metadata(&meta),
-                    status: Status::Unreadable(format!("{what}: {message}")),
-                });
+                let status = Status::Unreadable(format!("{what}: {message}"));
+                self.push(&path, kind, Some(&meta), status);
             }
-            Err(_) => self.push_bare(
-                &path,
-                Kind::Other,
-                Status::Unreadable(format!("cannot read: {message}")),
-            ),
+            Err(_) => {
+                let status = Status::Unreadable(format!("cannot read: {message}"));
+                self.push(&path, Kind::Other, None, status);
+            }
         }
     }
 }
