@@ -2,13 +2,16 @@
 //! each unreadable entry, the end with totals). Each line is flushed as written,
 //! so the log survives a crash up to its last event.
 
+use crate::config::ScanConfig;
 use crate::error::{Error, Result};
 use crate::hashset::SetInfo;
+use crate::mounts::MountFacts;
 use crate::record::FileTime;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The current time, RFC 3339 UTC.
@@ -45,13 +48,15 @@ pub struct Header {
     pub tool: &'static str,
     /// Tool version.
     pub version: &'static str,
+    /// The git commit the binary was built from (`unknown` outside a checkout).
+    pub build_commit: &'static str,
     /// The full argument vector.
     pub args: Vec<String>,
     /// Host name.
     pub host: String,
     /// Operating system and kernel release.
     pub os: String,
-    /// User name (from the environment) and numeric user id.
+    /// User name and numeric user id.
     pub user: String,
     /// Start time, RFC 3339 UTC.
     pub started: String,
@@ -59,6 +64,8 @@ pub struct Header {
     pub evidence: PathBuf,
     /// Device number of the evidence root, `major:minor`.
     pub evidence_device: String,
+    /// The filesystem holding the evidence (type, source, options), where the OS tells.
+    pub evidence_mount: Option<MountFacts>,
     /// Case identifier.
     pub case: Option<String>,
     /// Exhibit identifier.
@@ -67,6 +74,48 @@ pub struct Header {
     pub examiner: Option<String>,
     /// Every hash set, with role, format, counts and source SHA-256.
     pub hashsets: Vec<SetInfo>,
+    /// What a `--resume` must match (see [`ScanConfig::identity`]).
+    pub identity: Value,
+}
+
+impl Header {
+    /// The header for the scan `cfg`, starting at `started`.
+    pub fn new(cfg: &ScanConfig, started: &str) -> Header {
+        let (host, os, user) = host_facts();
+        let dev = std::fs::metadata(&cfg.evidence)
+            .map(|m| m.dev())
+            .unwrap_or(0);
+        Header {
+            tool: crate::TOOL_NAME,
+            version: crate::TOOL_VERSION,
+            build_commit: env!("HASHSWEEP_COMMIT"),
+            args: cfg.argv.clone(),
+            host,
+            os,
+            user,
+            started: started.to_string(),
+            evidence: cfg.evidence.clone(),
+            evidence_device: format!("{}:{}", libc::major(dev), libc::minor(dev)),
+            evidence_mount: crate::mounts::find(&cfg.evidence),
+            case: cfg.case.clone(),
+            exhibit: cfg.exhibit.clone(),
+            examiner: cfg.examiner.clone(),
+            hashsets: cfg
+                .matcher
+                .sets()
+                .iter()
+                .map(|s| s.info().clone())
+                .collect(),
+            identity: cfg.identity(),
+        }
+    }
+}
+
+/// The `started` time in the header of an existing audit log.
+pub fn header_started(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let header: Value = serde_json::from_str(text.lines().next()?).ok()?;
+    header["started"].as_str().map(String::from)
 }
 
 /// Host name, OS and user of this process.
@@ -108,6 +157,29 @@ impl Audit {
         let mut v = serde_json::to_value(header).expect("header serialises");
         v["event"] = json!("header");
         audit.line(&v)?;
+        Ok(audit)
+    }
+
+    /// Opens an existing log to append events (when resuming). A last line torn
+    /// by a crash is ended first, so each event stays on a line of its own.
+    pub fn append(path: &Path) -> Result<Audit> {
+        let torn = std::fs::read(path)
+            .map(|d| !d.is_empty() && !d.ends_with(b"\n"))
+            .map_err(|e| Error::output(path, e))?;
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::output(path, e))?;
+        let mut audit = Audit {
+            path: path.to_path_buf(),
+            w: BufWriter::new(f),
+        };
+        if torn {
+            audit
+                .w
+                .write_all(b"\n")
+                .map_err(|e| Error::output(path, e))?;
+        }
         Ok(audit)
     }
 

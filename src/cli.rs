@@ -17,6 +17,15 @@ pub struct Cli {
 pub enum Command {
     /// Hash every file under EVIDENCE, match against hash sets, write a case folder.
     Scan(ScanFlags),
+    /// Check that a case folder is intact and self-consistent.
+    Verify(VerifyFlags),
+}
+
+/// Flags of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyFlags {
+    /// The case folder written by `scan`.
+    pub case_dir: PathBuf,
 }
 
 /// Flags of `scan`.
@@ -62,6 +71,11 @@ pub struct ScanFlags {
     /// Enter filesystems mounted below EVIDENCE (by default they are listed as skipped).
     #[arg(long)]
     pub cross_filesystems: bool,
+
+    /// Finish the interrupted scan in CASE_DIR (same evidence, sets and options):
+    /// entries already in its journal are not read again.
+    #[arg(long)]
+    pub resume: bool,
 
     /// Print nothing but errors.
     #[arg(short, long)]

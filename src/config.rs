@@ -4,8 +4,10 @@
 
 use crate::error::{Error, Result};
 use crate::hashset::{self, HashSetLookup, Role};
+use crate::journal::JOURNAL;
 use crate::matcher::Matcher;
-use crate::report::CASE_FILES;
+use crate::report::{AUDIT, CASE_FILES, MANIFEST, SUMMARY};
+use serde_json::{json, Value};
 use std::path::{Component, Path, PathBuf};
 
 /// A hash set as named on the command line: `PATH` or `NAME=PATH`.
@@ -65,6 +67,8 @@ pub struct ScanArgs {
     pub cross_filesystems: bool,
     /// The full argument vector, for provenance.
     pub argv: Vec<String>,
+    /// Finish the interrupted scan in `output` instead of starting a new one.
+    pub resume: bool,
 }
 
 /// A validated scan.
@@ -91,6 +95,8 @@ pub struct ScanConfig {
     pub matcher: Matcher,
     /// The full argument vector.
     pub argv: Vec<String>,
+    /// Whether this run finishes an interrupted scan.
+    pub resume: bool,
 }
 
 /// Resolves `path` to an absolute path with every existing prefix canonical.
@@ -147,16 +153,34 @@ impl ScanConfig {
                 evidence.display()
             )));
         }
-        if output.exists() {
+        if args.resume {
+            // Checked again against the loaded sets below.
+            if !output.join(AUDIT).is_file() {
+                return Err(Error::Usage(format!(
+                    "--resume: {} holds no interrupted scan (no {AUDIT})",
+                    output.display()
+                )));
+            }
+            if output.join(MANIFEST).is_file() && summary_says_complete(&output.join(SUMMARY)) {
+                return Err(Error::Usage(format!(
+                    "--resume: the scan in {} is already complete",
+                    output.display()
+                )));
+            }
+        } else if output.exists() {
             if !output.is_dir() {
                 return Err(Error::Usage(format!(
                     "output {} exists and is not a folder",
                     output.display()
                 )));
             }
-            if let Some(f) = CASE_FILES.iter().find(|f| output.join(f).exists()) {
+            if let Some(f) = CASE_FILES
+                .iter()
+                .chain([&JOURNAL])
+                .find(|f| output.join(f).exists())
+            {
                 return Err(Error::Usage(format!(
-                    "output {} already holds a case ({f}); choose a new folder",
+                    "output {} already holds a case ({f}); choose a new folder, or add --resume to finish an interrupted scan",
                     output.display()
                 )));
             }
@@ -170,9 +194,10 @@ impl ScanConfig {
         for arg in &args.hashsets {
             let set = hashset::load(&arg.path, arg.name.as_deref(), arg.role)?;
             let name = &set.info().name;
-            if name.is_empty() || name.contains(';') {
+            let formula = name.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']);
+            if name.is_empty() || name.contains(';') || formula {
                 return Err(Error::Usage(format!(
-                    "hash set name `{name}` must be non-empty and hold no `;`; name it with NAME={}",
+                    "hash set name `{name}` must be non-empty, hold no `;` and not start with = + - @ '; name it with NAME={}",
                     arg.path.display()
                 )));
             }
@@ -196,7 +221,7 @@ impl ScanConfig {
                 "not asked for, and every set entry has an MD5 or SHA-1",
             )
         };
-        Ok(ScanConfig {
+        let cfg = ScanConfig {
             evidence,
             output,
             case: args.case,
@@ -208,8 +233,74 @@ impl ScanConfig {
             cross_filesystems: args.cross_filesystems,
             matcher,
             argv: args.argv,
+            resume: args.resume,
+        };
+        if cfg.resume {
+            cfg.check_resume()?;
+        }
+        Ok(cfg)
+    }
+
+    /// What must be the same for a scan to be resumed: the evidence, every set
+    /// (name, role, content digest) and the options that change report rows.
+    pub fn identity(&self) -> Value {
+        let sets: Vec<Value> = self
+            .matcher
+            .sets()
+            .iter()
+            .map(|s| {
+                let i = s.info();
+                json!({ "name": i.name, "role": i.role.as_str(), "sha256": i.sha256 })
+            })
+            .collect();
+        json!({
+            "evidence": self.evidence,
+            "hashsets": sets,
+            "sha256": self.sha256,
+            "cross_filesystems": self.cross_filesystems,
         })
     }
+
+    /// Refuses to resume a scan of other evidence, with other sets or options.
+    fn check_resume(&self) -> Result<()> {
+        let path = self.output.join(AUDIT);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let header: Value = text
+            .lines()
+            .next()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--resume: {} has no readable header",
+                    path.display()
+                ))
+            })?;
+        let before = &header["identity"];
+        let now = self.identity();
+        for (key, what) in [
+            ("evidence", "evidence"),
+            ("hashsets", "hash sets (names, roles or content)"),
+            ("sha256", "--sha256 setting"),
+            ("cross_filesystems", "--cross-filesystems setting"),
+        ] {
+            if before[key] != now[key] {
+                return Err(Error::Usage(format!(
+                    "--resume refused: the {what} differ from the interrupted scan in {} (was {}, now {})",
+                    self.output.display(),
+                    before[key],
+                    now[key]
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn summary_says_complete(path: &Path) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .is_some_and(|v| v["complete"] == json!(true))
 }
 
 #[cfg(test)]

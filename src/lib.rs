@@ -9,13 +9,17 @@ pub mod audit;
 pub mod config;
 pub mod digest;
 pub mod error;
+pub mod failpoint;
 pub mod hashset;
+pub mod journal;
 pub mod matcher;
+pub mod mounts;
 pub mod pathfmt;
 pub mod pipeline;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod verify;
 pub mod walk;
 
 /// The tool's name as written into every report.

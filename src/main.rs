@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let status = match cli.command {
         cli::Command::Scan(flags) => scan(flags),
+        cli::Command::Verify(flags) => verify(flags),
     };
     ExitCode::from(status.code())
 }
@@ -50,6 +51,7 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
         sha256: flags.sha256,
         cross_filesystems: flags.cross_filesystems,
         argv: std::env::args().collect(),
+        resume: flags.resume,
     };
     let cfg = match ScanConfig::new(args) {
         Ok(c) => c,
@@ -64,6 +66,15 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
     }
 
     let show = !flags.quiet && std::io::stderr().is_terminal();
+    if show {
+        if let Some(m) = hashsweep::mounts::find(&cfg.evidence).filter(|m| !m.read_only()) {
+            eprintln!(
+                "warning: the evidence ({} on {}) is mounted read-write; hashsweep writes nothing there, but mount evidence read-only",
+                for_terminal(&m.source),
+                for_terminal(&m.mount_point.display().to_string())
+            );
+        }
+    }
     let term = show.then(term::TermProgress::new);
     let progress: &dyn Progress = match &term {
         Some(t) => t,
@@ -82,6 +93,45 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
             }
             outcome.status
         }
+        Err(e @ hashsweep::error::Error::Output { .. })
+            if cfg.output.join(hashsweep::report::AUDIT).exists() =>
+        {
+            fail(e);
+            eprintln!("hashsweep: the journal keeps the work done: free space (or fix the folder) and run the same command with --resume");
+            ExitStatus::Error
+        }
         Err(e) => fail(e),
+    }
+}
+
+fn verify(flags: cli::VerifyFlags) -> ExitStatus {
+    if !flags.case_dir.is_dir() {
+        return fail(format!("{} is not a case folder", flags.case_dir.display()));
+    }
+    let v = hashsweep::verify::verify(&flags.case_dir);
+    for c in &v.checks {
+        println!(
+            "{:<7} {:<9} {}",
+            if c.ok { "ok" } else { "FAILED" },
+            c.name,
+            for_terminal(&c.detail)
+        );
+    }
+    match v.status.as_deref() {
+        Some("complete") | None => {}
+        Some(other) => println!("note    the scan is {other}: the case folder is consistent but incomplete (finish it with scan --resume)"),
+    }
+    if v.ok() {
+        println!(
+            "verified: {}",
+            for_terminal(&flags.case_dir.display().to_string())
+        );
+        ExitStatus::NoAlert
+    } else {
+        println!(
+            "NOT verified: {}",
+            for_terminal(&flags.case_dir.display().to_string())
+        );
+        ExitStatus::Alert
     }
 }

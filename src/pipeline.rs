@@ -3,27 +3,31 @@
 //! The walk runs first and doubles as the pre-count (files and bytes) that gives
 //! the progress bar its ETA. Workers then take entries in path order, each with
 //! its own reused read buffer, and send finished records over a bounded channel
-//! to a single writer thread, which appends hits to `hits.csv` (flushed per hit)
-//! and keeps every record. At the end the records are sorted by path and written
-//! as `report.csv`; `hits.csv` is rewritten in the same order, so the same
-//! evidence always gives the same bytes whatever the thread timing.
+//! to a single writer thread. The writer turns each record into its report line,
+//! appends it to the journal, appends hits to `hits.csv` (flushed per hit) and
+//! logs unreadable and changing files to the audit log. At the end the lines are
+//! sorted by path and written as `report.csv`, and `hits.csv` is rewritten in the
+//! same order, so the same evidence always gives the same bytes whatever the
+//! thread timing, and whether or not the scan was interrupted and resumed.
 
 use crate::audit::{self, Audit, Header};
 use crate::config::ScanConfig;
 use crate::digest::{hash_reader, MultiHasher};
 use crate::error::{Error, ExitStatus, Result};
+use crate::failpoint;
 use crate::hashset::SetEntry;
+use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
 use crate::matcher::Matcher;
 use crate::progress::Progress;
 use crate::record::{Kind, Record, Times, Verdict};
-use crate::report::csv::CsvReport;
-use crate::report::summary::{SetSummary, Summary, Timings, Totals, VerdictCounts};
+use crate::report::csv::{cells, col};
+use crate::report::summary::{SetSummary, Summary, Tally, Timings, Totals};
 use crate::report::{self, AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
 use crate::walk::{self, Found, Status, WalkOptions};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -42,59 +46,54 @@ pub struct ScanOutcome {
     pub status: ExitStatus,
 }
 
+/// The case folder being written: the audit log, the journal and what an
+/// interrupted run left in it.
+struct Case {
+    audit: Audit,
+    journal: Journal,
+    /// Rows recovered from the journal of an interrupted run.
+    rows: Vec<Row>,
+    tally: Tally,
+    /// Start of the scan (of the first run, when resuming).
+    started: String,
+}
+
 /// Runs the scan described by `cfg`, writing the case folder. `interrupt` stops it
-/// early; the case folder is then written and marked incomplete.
+/// early; the case folder is then written and marked incomplete, and the journal
+/// kept for `--resume`.
 pub fn scan(
     cfg: &ScanConfig,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> Result<ScanOutcome> {
     let started_at = Instant::now();
-    let started = audit::now();
     let dir = &cfg.output;
-    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
-
-    let (host, os, user) = audit::host_facts();
-    let root_dev = std::fs::metadata(&cfg.evidence)
-        .map(|m| m.dev())
-        .unwrap_or(0);
-    let header = Header {
-        tool: crate::TOOL_NAME,
-        version: crate::TOOL_VERSION,
-        args: cfg.argv.clone(),
-        host,
-        os,
-        user,
-        started: started.clone(),
-        evidence: cfg.evidence.clone(),
-        evidence_device: format!("{}:{}", libc::major(root_dev), libc::minor(root_dev)),
-        case: cfg.case.clone(),
-        exhibit: cfg.exhibit.clone(),
-        examiner: cfg.examiner.clone(),
-        hashsets: cfg
-            .matcher
-            .sets()
-            .iter()
-            .map(|s| s.info().clone())
-            .collect(),
+    let set_names: Vec<String> = cfg
+        .matcher
+        .sets()
+        .iter()
+        .map(|s| s.info().name.clone())
+        .collect();
+    let mut lines = LineWriter::default();
+    let mut case = if cfg.resume {
+        reopen_case(cfg, &set_names, &mut lines)?
+    } else {
+        create_case(cfg, &set_names)?
     };
-    let mut audit = Audit::create(&dir.join(AUDIT), &header)?;
-    audit.event(
+    case.audit.event(
         "decision",
         json!({
             "threads": cfg.threads,
+            "io": "read() per file, O_NOATIME where permitted, read buffer per thread",
+            "read_buffer_bytes": READ_BUFFER,
             "sha256": cfg.sha256,
             "sha256_reason": cfg.sha256_reason,
             "cross_filesystems": cfg.cross_filesystems,
-            "read_buffer_bytes": READ_BUFFER,
         }),
     )?;
 
     let hits_path = dir.join(HITS);
-    let hits_file = File::create(&hits_path).map_err(|e| Error::output(&hits_path, e))?;
-    let mut hits =
-        CsvReport::new(BufWriter::new(hits_file)).map_err(|e| Error::output(&hits_path, e))?;
-    hits.flush().map_err(|e| Error::output(&hits_path, e))?;
+    let mut hits = open_hits(&hits_path, &case.rows, &mut lines)?;
 
     let walk_opts = WalkOptions {
         threads: cfg.threads,
@@ -109,7 +108,7 @@ pub fn scan(
         .filter(|f| f.status == Status::Hash)
         .map(|f| f.size)
         .sum();
-    audit.event(
+    case.audit.event(
         "walk",
         json!({
             "entries": found.len(),
@@ -119,14 +118,32 @@ pub fn scan(
             "interrupted": walk_interrupted,
         }),
     )?;
-    progress.hashing(found.len() as u64, total_bytes);
 
-    let set_names: Vec<String> = cfg
-        .matcher
-        .sets()
+    // Entries done by an earlier run are not read again.
+    let done: HashSet<&str> = case.rows.iter().map(|r| r.path.as_str()).collect();
+    let todo: Vec<&Found> = found
         .iter()
-        .map(|s| s.info().name.clone())
+        .filter(|f| !done.contains(f.rel.as_str()))
         .collect();
+    if cfg.resume {
+        let walked: HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+        let vanished = case
+            .rows
+            .iter()
+            .filter(|r| !walked.contains(r.path.as_str()))
+            .count();
+        case.audit.event(
+            "resume-plan",
+            json!({ "entries_done": found.len() - todo.len(), "entries_to_do": todo.len(),
+                    "journal_rows_not_found_now": vanished }),
+        )?;
+    }
+    progress.hashing(found.len() as u64, total_bytes);
+    for f in found.iter().filter(|f| done.contains(f.rel.as_str())) {
+        progress.file_done(if f.status == Status::Hash { f.size } else { 0 });
+    }
+    drop(done);
+
     let hash_start = Instant::now();
     let (tx, rx) = crossbeam_channel::bounded::<Record>(4096);
     let next = AtomicUsize::new(0);
@@ -137,7 +154,15 @@ pub fn scan(
     };
     let written = std::thread::scope(|s| {
         let writer = s.spawn(|| {
-            let r = collect(rx, &mut hits, &hits_path, &mut audit, progress, &set_names);
+            let mut w = Writer {
+                case: &mut case,
+                hits: &mut hits,
+                hits_path: &hits_path,
+                lines: &mut lines,
+                progress,
+                set_names: &set_names,
+            };
+            let r = w.run(rx);
             if r.is_err() {
                 abort.store(true, Ordering::SeqCst);
             }
@@ -145,7 +170,7 @@ pub fn scan(
         });
         for _ in 0..cfg.threads {
             let tx = tx.clone();
-            let (found, next, abort, ctx) = (&found, &next, &abort, &ctx);
+            let (todo, next, abort, ctx) = (&todo, &next, &abort, &ctx);
             s.spawn(move || {
                 let mut buf = vec![0u8; READ_BUFFER];
                 let mut scratch = Vec::new();
@@ -154,7 +179,7 @@ pub fn scan(
                         break;
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(entry) = found.get(i) else { break };
+                    let Some(entry) = todo.get(i) else { break };
                     let record = ctx.process(entry, &mut buf, &mut scratch);
                     let bytes = if entry.status == Status::Hash {
                         record.size
@@ -170,32 +195,47 @@ pub fn scan(
         }
         drop(tx);
         writer.join().expect("report writer panicked")
-    })?;
+    });
+    if let Err(e) = written {
+        // Keep what the journal holds for --resume; the error says what failed.
+        let _ = case.journal.flush();
+        return Err(e);
+    }
     let hash_seconds = hash_start.elapsed().as_secs_f64();
     progress.finishing();
+    case.journal
+        .sync()
+        .map_err(|e| Error::output(case.journal.path(), e))?;
+    drop(hits);
 
-    let Collected {
-        mut records,
-        verdicts,
-        per_set,
-        categories,
-        files_hashed,
-        bytes_hashed,
-        empty_files,
-    } = written;
-    let interrupted = walk_interrupted || (records.len() as u64) < found.len() as u64;
-    records.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    let Case {
+        mut audit,
+        journal,
+        mut rows,
+        tally,
+        started,
+    } = case;
+    drop(journal);
     let entries_found = found.len() as u64;
+    drop(todo);
     drop(found);
+    let interrupted =
+        walk_interrupted || interrupt.load(Ordering::SeqCst) || rows_missing(&rows, entries_found);
+    // A path appears once; should a journal ever repeat one, its first row stands.
+    rows.sort_by(|a, b| a.path.cmp(&b.path));
+    rows.dedup_by(|b, a| a.path == b.path);
 
-    write_rows(&dir.join(REPORT), records.iter())?;
-    write_rows(&hits_path, records.iter().filter(|r| r.verdict.is_hit()))?;
+    failpoint::hit("before-report");
+    let header = lines.header();
+    write_lines(&dir.join(REPORT), &header, rows.iter(), true)?;
+    write_lines(&hits_path, &header, rows.iter().filter(|r| r.hit), false)?;
 
+    let v = &tally.verdicts;
     let status = if interrupted {
         ExitStatus::Interrupted
-    } else if verdicts.alert + verdicts.conflict > 0 {
+    } else if v.alert + v.conflict > 0 {
         ExitStatus::Alert
-    } else if verdicts.unreadable > 0 {
+    } else if v.unreadable > 0 {
         ExitStatus::Unreadable
     } else {
         ExitStatus::NoAlert
@@ -219,17 +259,17 @@ pub fn scan(
         sha256: cfg.sha256,
         totals: Totals {
             entries_found,
-            rows: records.len() as u64,
-            files_hashed,
-            bytes_hashed,
-            empty_files,
+            rows: rows.len() as u64,
+            files_hashed: tally.files_hashed,
+            bytes_hashed: tally.bytes_hashed,
+            empty_files: tally.empty_files,
         },
-        verdicts,
+        verdicts: tally.verdicts.clone(),
         hashsets: cfg
             .matcher
             .sets()
             .iter()
-            .zip(&per_set)
+            .zip(&tally.per_set)
             .map(|(s, &hits)| SetSummary {
                 name: s.info().name.clone(),
                 role: s.info().role.as_str(),
@@ -237,105 +277,188 @@ pub fn scan(
                 hits,
             })
             .collect(),
-        categories,
+        categories: tally.categories.clone(),
         timings: Timings {
             walk_seconds,
             hash_seconds,
             total_seconds: started_at.elapsed().as_secs_f64(),
         },
+        resumed: cfg.resume,
         exit_status: status.code(),
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
     summary_json.push(b'\n');
     audit::write_atomically(&dir.join(SUMMARY), &summary_json)?;
     audit.event(
-        "end",
+        if interrupted { "interrupted" } else { "end" },
         json!({
             "status": summary.status,
             "rows": summary.totals.rows,
-            "files_hashed": files_hashed,
-            "bytes_hashed": bytes_hashed,
+            "files_hashed": summary.totals.files_hashed,
+            "bytes_hashed": summary.totals.bytes_hashed,
             "verdicts": summary.verdicts,
             "exit_status": status.code(),
         }),
     )?;
     audit.sync()?;
     report::manifest::write(dir, &[AUDIT, HITS, REPORT, SUMMARY], MANIFEST)?;
+    if !interrupted {
+        let j = dir.join(JOURNAL);
+        std::fs::remove_file(&j).map_err(|e| Error::output(&j, e))?;
+    }
     Ok(ScanOutcome { summary, status })
 }
 
-fn write_rows<'a>(path: &Path, rows: impl Iterator<Item = &'a Record>) -> Result<()> {
-    audit::write_with(path, |w| {
-        let mut report = CsvReport::new(w)?;
-        for r in rows {
-            report.write(r)?;
-        }
-        report.flush()
+fn rows_missing(rows: &[Row], entries_found: u64) -> bool {
+    (rows.len() as u64) < entries_found
+}
+
+/// Starts a new case folder: audit header, empty journal.
+fn create_case(cfg: &ScanConfig, set_names: &[String]) -> Result<Case> {
+    let dir = &cfg.output;
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    let started = audit::now();
+    let header = Header::new(cfg, &started);
+    let audit = Audit::create(&dir.join(AUDIT), &header)?;
+    let jpath = dir.join(JOURNAL);
+    let journal = Journal::open(&jpath, 0).map_err(|e| Error::output(&jpath, e))?;
+    Ok(Case {
+        audit,
+        journal,
+        rows: Vec::new(),
+        tally: Tally::new(set_names),
+        started,
     })
 }
 
-struct Collected {
-    records: Vec<Record>,
-    verdicts: VerdictCounts,
-    per_set: Vec<u64>,
-    categories: BTreeMap<String, u64>,
-    files_hashed: u64,
-    bytes_hashed: u64,
-    empty_files: u64,
+/// Reopens the case folder of an interrupted scan: reads its journal back.
+fn reopen_case(cfg: &ScanConfig, set_names: &[String], lines: &mut LineWriter) -> Result<Case> {
+    let dir = &cfg.output;
+    let jpath = dir.join(JOURNAL);
+    let recovered = journal::recover(&jpath).map_err(|e| Error::io(&jpath, e))?;
+    let mut audit = Audit::append(&dir.join(AUDIT))?;
+    audit.event(
+        "resume",
+        json!({
+            "args": cfg.argv,
+            "journal_rows": recovered.rows.len(),
+            "journal_bytes_dropped": recovered.dropped_bytes,
+        }),
+    )?;
+    let mut tally = Tally::new(set_names);
+    let rows = recovered
+        .rows
+        .iter()
+        .map(|c| {
+            tally.add(c, set_names);
+            Row {
+                path: c[col::PATH].clone(),
+                hit: Verdict::parse(&c[col::VERDICT]).is_some_and(Verdict::is_hit),
+                line: lines.line(c),
+            }
+        })
+        .collect();
+    let journal =
+        Journal::open(&jpath, recovered.intact_bytes).map_err(|e| Error::output(&jpath, e))?;
+    let started = audit::header_started(&dir.join(AUDIT)).unwrap_or_else(audit::now);
+    Ok(Case {
+        audit,
+        journal,
+        rows,
+        tally,
+        started,
+    })
 }
 
-/// The single writer: receives every record, streams hits, logs unreadable entries.
-fn collect(
-    rx: crossbeam_channel::Receiver<Record>,
-    hits: &mut CsvReport<BufWriter<File>>,
-    hits_path: &Path,
-    audit: &mut Audit,
-    progress: &dyn Progress,
-    set_names: &[String],
-) -> Result<Collected> {
-    let mut c = Collected {
-        records: Vec::new(),
-        verdicts: VerdictCounts::default(),
-        per_set: vec![0; set_names.len()],
-        categories: BTreeMap::new(),
-        files_hashed: 0,
-        bytes_hashed: 0,
-        empty_files: 0,
+/// Starts `hits.csv` with its header and the hits an earlier run already found.
+fn open_hits(path: &Path, earlier: &[Row], lines: &mut LineWriter) -> Result<BufWriter<File>> {
+    let mut run = || -> std::io::Result<BufWriter<File>> {
+        let mut w = BufWriter::new(File::create(path)?);
+        w.write_all(&lines.header())?;
+        for r in earlier.iter().filter(|r| r.hit) {
+            w.write_all(&r.line)?;
+        }
+        w.flush()?;
+        Ok(w)
     };
-    for record in rx.iter() {
-        c.verdicts.add(record.verdict);
-        if record.digests.is_some() {
-            c.files_hashed += 1;
-            c.bytes_hashed += record.size;
-            if record.size == 0 {
-                c.empty_files += 1;
+    run().map_err(|e| Error::output(path, e))
+}
+
+/// Writes a header and rows to `path` through a temporary file.
+fn write_lines<'a>(
+    path: &Path,
+    header: &[u8],
+    rows: impl Iterator<Item = &'a Row>,
+    report: bool,
+) -> Result<()> {
+    audit::write_with(path, |w| {
+        w.write_all(header)?;
+        for (i, r) in rows.enumerate() {
+            w.write_all(&r.line)?;
+            if report && i == 1000 {
+                w.flush()?;
+                failpoint::hit("writing-report");
             }
         }
-        if !record.hashsets.is_empty() {
-            for name in record.hashsets.split(';') {
-                if let Some(i) = set_names.iter().position(|n| n == name) {
-                    c.per_set[i] += 1;
-                }
+        Ok(())
+    })
+}
+
+/// The single report writer: receives every record, journals it, streams hits,
+/// logs unreadable and changing entries.
+struct Writer<'a> {
+    case: &'a mut Case,
+    hits: &'a mut BufWriter<File>,
+    hits_path: &'a Path,
+    lines: &'a mut LineWriter,
+    progress: &'a dyn Progress,
+    set_names: &'a [String],
+}
+
+impl Writer<'_> {
+    fn run(&mut self, rx: crossbeam_channel::Receiver<Record>) -> Result<()> {
+        let stop_after = failpoint::rows();
+        for (n, record) in rx.iter().enumerate() {
+            let cells = cells(&record);
+            let line = self.lines.line(&cells);
+            let jpath = self.case.journal.path().to_path_buf();
+            self.case
+                .journal
+                .append(&line)
+                .map_err(|e| Error::output(&jpath, e))?;
+            self.case.tally.add(&cells, self.set_names);
+            let hit = record.verdict.is_hit();
+            if hit {
+                let run = |w: &mut BufWriter<File>| -> std::io::Result<()> {
+                    w.write_all(&line)?;
+                    w.flush()
+                };
+                run(self.hits).map_err(|e| Error::output(self.hits_path, e))?;
+                self.progress.hit(&record);
+            }
+            if record.verdict == Verdict::Unreadable {
+                self.case.audit.event(
+                    "unreadable",
+                    json!({ "path": record.path, "kind": record.kind.as_str(), "note": record.note }),
+                )?;
+            }
+            if record.changed {
+                self.case.audit.event(
+                    "changed",
+                    json!({ "path": record.path, "note": record.note }),
+                )?;
+            }
+            self.case.rows.push(Row {
+                path: record.path,
+                hit,
+                line,
+            });
+            if stop_after == Some(n + 1) {
+                failpoint::kill();
             }
         }
-        if record.verdict.is_hit() {
-            if !record.category.is_empty() {
-                *c.categories.entry(record.category.clone()).or_default() += 1;
-            }
-            hits.write(&record)
-                .map_err(|e| Error::output(hits_path, e))?;
-            hits.flush().map_err(|e| Error::output(hits_path, e))?;
-            progress.hit(&record);
-        }
-        if record.verdict == Verdict::Unreadable {
-            audit.event(
-                "unreadable",
-                json!({ "path": record.path, "kind": record.kind.as_str(), "note": record.note }),
-            )?;
-        }
-        c.records.push(record);
+        Ok(())
     }
-    Ok(c)
 }
 
 /// What every hashing worker shares.
@@ -372,6 +495,7 @@ impl Worker<'_> {
             hashsets: String::new(),
             category: String::new(),
             note: String::new(),
+            changed: false,
         };
         match &entry.status {
             Status::Skip(note) => r.note = note.clone(),
@@ -390,11 +514,16 @@ impl Worker<'_> {
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 r.kind = Kind::Symlink;
                 r.note = "replaced by a symbolic link after the walk; not followed".into();
+                r.changed = true;
                 return;
             }
             Err(e) => {
                 r.verdict = Verdict::Unreadable;
-                r.note = format!("cannot open: {e}");
+                r.note = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("vanished between the walk and the read: {e}")
+                } else {
+                    format!("cannot open: {e}")
+                };
                 return;
             }
         };
@@ -409,6 +538,7 @@ impl Worker<'_> {
         if !before.is_file() {
             r.kind = Kind::from_file_type(before.file_type());
             r.note = format!("became a {} after the walk; not read", r.kind.as_str());
+            r.changed = true;
             return;
         }
         let mut notes = Vec::new();
@@ -417,6 +547,7 @@ impl Worker<'_> {
                 "replaced after the walk (another inode); the file read is reported".to_string(),
             );
             r.times = Times::from_metadata(&before);
+            r.changed = true;
         }
         let mut hasher = MultiHasher::new(self.sha256);
         let size = match hash_reader(&mut &file, buf, &mut hasher) {
@@ -432,14 +563,12 @@ impl Worker<'_> {
                 || (after.mtime(), after.mtime_nsec()) != (before.mtime(), before.mtime_nsec());
             if changed {
                 notes.push(format!(
-                    "changed while being read: {} bytes read, size now {}, modified {}",
+                    "changed while being read: {} bytes read, size now {}, modified {}; the digests are of the bytes read",
                     size,
                     after.len(),
-                    Times::from_metadata(&after)
-                        .modified
-                        .map(|t| t.rfc3339())
-                        .unwrap_or_default()
+                    Times::from_metadata(&after).modified.map(|t| t.rfc3339()).unwrap_or_default()
                 ));
+                r.changed = true;
             }
         }
         let digests = hasher.finish();

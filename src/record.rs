@@ -206,4 +206,7 @@ pub struct Record {
     pub category: String,
     /// Why the row is `unreadable`, `skipped` or `conflict`, or how a hit matched.
     pub note: String,
+    /// The file changed (or was replaced) while it was read; the note says how.
+    /// Not a column: it makes the report writer log an audit event.
+    pub changed: bool,
 }

@@ -8,13 +8,32 @@
 use crate::digest::to_hex;
 use crate::record::{FileTime, Record};
 use std::borrow::Cow;
-use std::io::Write;
 
 /// The report columns, in order. Later versions may append columns, never reorder.
 pub const COLUMNS: [&str; 14] = [
     "path", "kind", "size", "modified", "accessed", "changed", "created", "md5", "sha1", "sha256",
     "verdict", "hashsets", "category", "note",
 ];
+
+/// Column positions, for code that reads rows back.
+pub mod col {
+    /// `path`.
+    pub const PATH: usize = 0;
+    /// `kind`.
+    pub const KIND: usize = 1;
+    /// `size`.
+    pub const SIZE: usize = 2;
+    /// `md5`.
+    pub const MD5: usize = 7;
+    /// `verdict`.
+    pub const VERDICT: usize = 10;
+    /// `hashsets`.
+    pub const HASHSETS: usize = 11;
+    /// `category`.
+    pub const CATEGORY: usize = 12;
+    /// `note`.
+    pub const NOTE: usize = 13;
+}
 
 /// Neutralises a cell that a spreadsheet would read as a formula.
 pub fn safe_cell(s: &str) -> Cow<'_, str> {
@@ -56,37 +75,6 @@ pub fn cells(r: &Record) -> [String; 14] {
     ]
 }
 
-/// Writes report rows.
-pub struct CsvReport<W: Write> {
-    w: csv::Writer<W>,
-}
-
-impl<W: Write> CsvReport<W> {
-    /// Starts a report with its header row.
-    pub fn new(inner: W) -> csv::Result<Self> {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(inner);
-        w.write_record(COLUMNS)?;
-        Ok(CsvReport { w })
-    }
-
-    /// Writes one row.
-    pub fn write(&mut self, r: &Record) -> csv::Result<()> {
-        self.w.write_record(cells(r))
-    }
-
-    /// Flushes buffered rows to the underlying writer.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.w.flush()
-    }
-
-    /// Flushes and returns the underlying writer.
-    pub fn into_inner(self) -> std::io::Result<W> {
-        self.w.into_inner().map_err(|e| e.into_error())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +101,12 @@ mod tests {
             hashsets: "=evil".into(),
             category: String::new(),
             note: "n".into(),
+            changed: false,
         };
-        let mut rep = CsvReport::new(Vec::new()).unwrap();
-        rep.write(&r).unwrap();
-        let out = String::from_utf8(rep.into_inner().unwrap()).unwrap();
+        let mut lw = crate::journal::LineWriter::default();
+        let mut out = lw.header();
+        out.extend(lw.line(cells(&r)));
+        let out = String::from_utf8(out).unwrap();
         let mut lines = out.split("\r\n");
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(

@@ -123,6 +123,69 @@ pub struct Summary {
     pub categories: BTreeMap<String, u64>,
     /// Timings.
     pub timings: Timings,
+    /// Whether this case folder was finished by `scan --resume`.
+    pub resumed: bool,
     /// The exit status of the scan.
     pub exit_status: u8,
+}
+
+/// Counts built from report rows, the same way for rows hashed in this run, rows
+/// recovered from a journal and rows read back by `verify`.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Rows per verdict.
+    pub verdicts: VerdictCounts,
+    /// Rows per set, by the set names given to [`Tally::new`].
+    pub per_set: Vec<u64>,
+    /// Alert and conflict rows per category.
+    pub categories: BTreeMap<String, u64>,
+    /// Rows with digests.
+    pub files_hashed: u64,
+    /// Bytes of rows with digests.
+    pub bytes_hashed: u64,
+    /// Hashed files of zero bytes.
+    pub empty_files: u64,
+    /// Rows whose verdict cell could not be read (only in a damaged report).
+    pub bad_rows: u64,
+}
+
+impl Tally {
+    /// An empty tally for sets named `set_names`.
+    pub fn new(set_names: &[String]) -> Tally {
+        Tally {
+            per_set: vec![0; set_names.len()],
+            ..Tally::default()
+        }
+    }
+
+    /// Counts one row given as its cells, in report column order.
+    pub fn add<S: AsRef<str>>(&mut self, cells: &[S], set_names: &[String]) {
+        use crate::report::csv::col;
+        let cell = |i: usize| cells.get(i).map_or("", |c| c.as_ref());
+        let Some(verdict) = crate::record::Verdict::parse(cell(col::VERDICT)) else {
+            self.bad_rows += 1;
+            return;
+        };
+        self.verdicts.add(verdict);
+        if !cell(col::MD5).is_empty() {
+            let size: u64 = cell(col::SIZE).parse().unwrap_or(0);
+            self.files_hashed += 1;
+            self.bytes_hashed += size;
+            if size == 0 {
+                self.empty_files += 1;
+            }
+        }
+        let sets = cell(col::HASHSETS);
+        if !sets.is_empty() {
+            for name in sets.split(';') {
+                if let Some(i) = set_names.iter().position(|n| n == name) {
+                    self.per_set[i] += 1;
+                }
+            }
+        }
+        let category = cell(col::CATEGORY);
+        if verdict.is_hit() && !category.is_empty() {
+            *self.categories.entry(category.to_string()).or_default() += 1;
+        }
+    }
 }

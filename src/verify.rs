@@ -1,0 +1,248 @@
+//! `hashsweep verify <CASE_DIR>`: checks that a case folder is what hashsweep
+//! wrote. The manifest digests match the files; `report.csv` parses, is sorted
+//! and its row and verdict counts agree with `summary.json`; `hits.csv` equals the
+//! alert and conflict rows of `report.csv`; the audit log is well formed and its
+//! last event agrees with the summary.
+
+use crate::record::Verdict;
+use crate::report::csv::{col, COLUMNS};
+use crate::report::summary::{Tally, VerdictCounts};
+use crate::report::{AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
+use serde_json::Value;
+use std::path::Path;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// Everything `verify` found.
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    /// Each check, in order.
+    pub checks: Vec<Check>,
+    /// The scan's status from summary.json (`complete`, `interrupted`), if readable.
+    pub status: Option<String>,
+}
+
+impl Verification {
+    /// Whether every check passed.
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    fn push(&mut self, name: &'static str, result: Result<String, String>) {
+        let (ok, detail) = match result {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        self.checks.push(Check { name, ok, detail });
+    }
+}
+
+type Rows = Vec<Vec<String>>;
+
+fn read_csv(path: &Path) -> Result<Rows, String> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let header = r
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if header.iter().collect::<Vec<_>>() != COLUMNS {
+        return Err(format!(
+            "{}: the header row is not the report header",
+            path.display()
+        ));
+    }
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 1))?;
+        if rec.len() != COLUMNS.len() {
+            return Err(format!(
+                "{}: row {} has {} cells, not {}",
+                path.display(),
+                i + 1,
+                rec.len(),
+                COLUMNS.len()
+            ));
+        }
+        rows.push(rec.iter().map(String::from).collect());
+    }
+    Ok(rows)
+}
+
+fn check_manifest(dir: &Path) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| format!("{MANIFEST}: {e}"))?;
+    let mut listed = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let (digest, name) = line
+            .split_once("  ")
+            .ok_or_else(|| format!("{MANIFEST} line {}: not `<sha256>  <file>`", i + 1))?;
+        let actual = crate::report::manifest::sha256_file(&dir.join(name))
+            .map_err(|e| format!("{name}: {e}"))?;
+        if actual != digest {
+            return Err(format!(
+                "{name}: SHA-256 is {actual}, the manifest says {digest}"
+            ));
+        }
+        listed.push(name);
+    }
+    for needed in [AUDIT, HITS, REPORT, SUMMARY] {
+        if !listed.contains(&needed) {
+            return Err(format!("{needed} is not listed in {MANIFEST}"));
+        }
+    }
+    Ok(format!("{} files match their SHA-256", listed.len()))
+}
+
+fn counts_json(v: &VerdictCounts) -> Value {
+    serde_json::to_value(v).expect("counts serialise")
+}
+
+/// Verifies the case folder `dir`.
+pub fn verify(dir: &Path) -> Verification {
+    let mut out = Verification::default();
+    out.push("manifest", check_manifest(dir));
+
+    let summary: Option<Value> = match std::fs::read(dir.join(SUMMARY)) {
+        Ok(b) => match serde_json::from_slice::<Value>(&b) {
+            Ok(v) => {
+                out.status = v["status"].as_str().map(String::from);
+                out.push(
+                    "summary",
+                    Ok(format!("{SUMMARY} parses; status {}", v["status"])),
+                );
+                Some(v)
+            }
+            Err(e) => {
+                out.push("summary", Err(format!("{SUMMARY} is not JSON: {e}")));
+                None
+            }
+        },
+        Err(e) => {
+            out.push("summary", Err(format!("{SUMMARY}: {e}")));
+            None
+        }
+    };
+
+    let report = read_csv(&dir.join(REPORT));
+    out.push(
+        "report",
+        report.as_ref().map_err(Clone::clone).and_then(|rows| {
+            if let Some(w) = rows.windows(2).find(|w| w[0][col::PATH] >= w[1][col::PATH]) {
+                return Err(format!(
+                    "{REPORT} is not sorted by path at {:?}",
+                    w[1][col::PATH]
+                ));
+            }
+            if let Some(r) = rows
+                .iter()
+                .find(|r| Verdict::parse(&r[col::VERDICT]).is_none())
+            {
+                return Err(format!(
+                    "{REPORT}: row {:?} has verdict {:?}",
+                    r[col::PATH],
+                    r[col::VERDICT]
+                ));
+            }
+            Ok(format!(
+                "{REPORT} parses: {} rows, sorted by path",
+                rows.len()
+            ))
+        }),
+    );
+
+    if let (Ok(rows), Some(s)) = (&report, &summary) {
+        let mut tally = Tally::new(&[]);
+        for r in rows {
+            tally.add(r, &[]);
+        }
+        let result = if s["totals"]["rows"] != Value::from(rows.len()) {
+            Err(format!(
+                "{REPORT} has {} rows; {SUMMARY} says {}",
+                rows.len(),
+                s["totals"]["rows"]
+            ))
+        } else if s["verdicts"] != counts_json(&tally.verdicts) {
+            Err(format!(
+                "verdict counts of {REPORT} {} differ from {SUMMARY} {}",
+                counts_json(&tally.verdicts),
+                s["verdicts"]
+            ))
+        } else {
+            Ok(format!(
+                "{REPORT} row and verdict counts agree with {SUMMARY}"
+            ))
+        };
+        out.push("counts", result);
+    }
+
+    if let Ok(rows) = &report {
+        let result = read_csv(&dir.join(HITS)).and_then(|hits| {
+            let expected: Vec<&Vec<String>> = rows
+                .iter()
+                .filter(|r| Verdict::parse(&r[col::VERDICT]).is_some_and(Verdict::is_hit))
+                .collect();
+            if hits.len() != expected.len() {
+                return Err(format!(
+                    "{HITS} has {} rows; {REPORT} has {} alert and conflict rows",
+                    hits.len(),
+                    expected.len()
+                ));
+            }
+            match hits.iter().zip(&expected).find(|(h, e)| h != *e) {
+                Some((h, _)) => Err(format!(
+                    "{HITS} row {:?} differs from {REPORT}",
+                    h[col::PATH]
+                )),
+                None => Ok(format!(
+                    "{HITS} equals the {} hit rows of {REPORT}",
+                    hits.len()
+                )),
+            }
+        });
+        out.push("hits", result);
+    }
+
+    out.push("audit", check_audit(dir, summary.as_ref()));
+    out
+}
+
+fn check_audit(dir: &Path, summary: Option<&Value>) -> Result<String, String> {
+    let text = std::fs::read_to_string(dir.join(AUDIT)).map_err(|e| format!("{AUDIT}: {e}"))?;
+    let mut events = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{AUDIT} line {}: not JSON: {e}", i + 1))?;
+        events.push(v);
+    }
+    if events.first().map(|e| &e["event"]) != Some(&Value::from("header")) {
+        return Err(format!("{AUDIT} does not start with its header"));
+    }
+    let last = events.last().expect("header present");
+    if let Some(s) = summary {
+        if last["verdicts"] != s["verdicts"] || last["status"] != s["status"] {
+            return Err(format!(
+                "the last event of {AUDIT} ({}) does not agree with {SUMMARY}",
+                last["event"]
+            ));
+        }
+    }
+    let sets = events[0]["hashsets"].as_array().map_or(0, Vec::len);
+    Ok(format!(
+        "{AUDIT}: {} events; header by {} {} (commit {}), {sets} hash sets with SHA-256",
+        events.len(),
+        events[0]["tool"].as_str().unwrap_or("?"),
+        events[0]["version"].as_str().unwrap_or("?"),
+        events[0]["build_commit"].as_str().unwrap_or("?"),
+    ))
+}
