@@ -143,11 +143,7 @@ pub fn recover(path: &Path) -> io::Result<Recovered> {
     let mut out = Recovered::default();
     let mut lines = LineWriter::default();
     let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => break,
-        }
+    while let Ok(true) = reader.read_record(&mut record) {
         // A row is intact when writing its cells again gives exactly the bytes
         // found: a row torn inside a quoted cell (even right after a newline in
         // it) or before its CRLF does not.

@@ -166,7 +166,7 @@ pub fn verify(dir: &Path) -> Verification {
         for r in rows {
             tally.add(r, &[]);
         }
-        let result = if s["totals"]["rows"] != Value::from(rows.len()) {
+        let result = if s["totals"]["rows"] != rows.len() {
             Err(format!(
                 "{REPORT} has {} rows; {SUMMARY} says {}",
                 rows.len(),
