@@ -142,7 +142,13 @@ impl Matcher {
                     continue;
                 }
                 set_matched = true;
-                match info.role {
+                // A Non-Pertinent entry (Project VIC US 0) never raises an alert.
+                let non_pertinent = e.category.is_some_and(|c| c.is_non_pertinent());
+                match if non_pertinent {
+                    Role::KnownGood
+                } else {
+                    info.role
+                } {
                     Role::Alert => {
                         alert = true;
                         let s = e.category.map_or(UNCATEGORISED_SEVERITY, |c| c.severity());
@@ -206,6 +212,7 @@ mod tests {
             path: PathBuf::from(name),
             sha256: String::new(),
             counts: SetCounts::default(),
+            sources: Vec::new(),
         };
         Box::new(MemorySet::build(info, entries))
     }
@@ -348,6 +355,7 @@ mod tests {
             path: PathBuf::new(),
             sha256: String::new(),
             counts: SetCounts::default(),
+            sources: Vec::new(),
         };
         let m = Matcher::new(vec![Box::new(Everything(info))]);
         assert_eq!(m.judge(&d, 0, &mut Vec::new()).verdict, Verdict::Unmatched);

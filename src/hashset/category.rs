@@ -3,8 +3,10 @@
 //! Notation: `<scheme>:<value>`. `US:<n>` is the Project VIC US numbering (0
 //! Non-Pertinent, 1 Child Abuse Material, 2 Child Exploitive / age difficult,
 //! 3 CGI/animation, 4 comparison); `UK:<n>` is a CAID integer shown unchanged;
+//! `VICS:<n>` is a category of another VICS profile (e.g. CUSTOM), unchanged;
 //! `uncategorised` is an alert entry with no category. Severity, most severe
-//! first: US:1, US:2, US:3, UK:n (by n, ascending), US:4, uncategorised, US:0.
+//! first: US:1, US:2, US:3, UK:n (by n, ascending), US:4, VICS:n, other US:n,
+//! uncategorised, US:0. A US:0 (Non-Pertinent) entry never raises an alert.
 
 /// A category in the scheme of the set it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,6 +15,8 @@ pub enum Category {
     Us(u8),
     /// CAID (UK) integer, mapping to grades unconfirmed, shown unchanged.
     Uk(u8),
+    /// A VICS category of another profile (e.g. CUSTOM), shown unchanged.
+    Vics(u8),
 }
 
 impl Category {
@@ -21,7 +25,14 @@ impl Category {
         match self {
             Category::Us(n) => format!("US:{n}"),
             Category::Uk(n) => format!("UK:{n}"),
+            Category::Vics(n) => format!("VICS:{n}"),
         }
+    }
+
+    /// Project VIC US category 0, Non-Pertinent: a match is not an alert, even
+    /// in an alert set (it is treated as known-good).
+    pub fn is_non_pertinent(self) -> bool {
+        self == Category::Us(0)
     }
 
     /// Lower is more severe. Entries with no category rank as [`UNCATEGORISED_SEVERITY`].
@@ -31,6 +42,7 @@ impl Category {
             Category::Us(2) => 20,
             Category::Us(3) => 30,
             Category::Uk(n) => 100 + n as u16,
+            Category::Vics(n) => 500 + n as u16,
             Category::Us(4) => 400,
             Category::Us(0) => 1000,
             Category::Us(n) => 500 + n as u16,

@@ -7,17 +7,18 @@
 //! Without one, the type comes from the length: 32 hex digits MD5, 40 SHA-1,
 //! 64 SHA-256. Names are not kept, so they may hold any bytes.
 
-use super::{Algo, ParseError, Parsed, SetEntry};
+use super::source::{Lines, Sink};
+use super::{Algo, ParseError, SetEntry};
 use crate::digest::from_hex;
+use std::io::BufRead;
 
-/// Parses a digest list. Fails on the first line that is not a digest line.
-pub fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
-    let mut records = Vec::new();
+/// Parses a digest list, handing each record to `sink`. Returns the form of the
+/// first digest line (`plain`, `md5sum`, `bsd-tag` or `md5deep-size`).
+pub fn parse(r: impl BufRead, sink: &mut Sink) -> Result<&'static str, ParseError> {
+    let mut lines = Lines::new(r);
     let mut declared: Option<Algo> = None;
     let mut format: Option<&'static str> = None;
-    for (i, raw) in split_lines(data).enumerate() {
-        let lineno = i as u64 + 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    while let Some((lineno, line)) = lines.next_line()? {
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() || trimmed.starts_with(b"#") {
             continue;
@@ -28,18 +29,21 @@ pub fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
                 continue;
             }
         }
-        let parsed = parse_line(line).map_err(|m| ParseError::new(lineno, m))?;
-        if let Some(want) = declared {
-            if want != parsed.algo {
-                return Err(ParseError::new(
-                    lineno,
-                    format!(
-                        "a {} digest, but the first line declares {}",
-                        parsed.algo.name(),
-                        want.name()
-                    ),
-                ));
+        let parsed = match parse_line(line) {
+            Ok(p) => p,
+            Err(m) => {
+                sink.bad(ParseError::new(lineno, m))?;
+                continue;
             }
+        };
+        if let Some(want) = declared.filter(|w| *w != parsed.algo) {
+            let m = format!(
+                "a {} digest, but the first line declares {}",
+                parsed.algo.name(),
+                want.name()
+            );
+            sink.bad(ParseError::new(lineno, m))?;
+            continue;
         }
         format.get_or_insert(parsed.form);
         let mut entry = SetEntry {
@@ -47,19 +51,9 @@ pub fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
             ..SetEntry::default()
         };
         entry.set_digest(parsed.algo, &parsed.digest);
-        records.push(entry);
+        sink.entry(entry);
     }
-    Ok(Parsed {
-        format: format.unwrap_or("plain"),
-        records,
-    })
-}
-
-/// Splits on LF; a final newline does not start an extra empty line.
-pub(crate) fn split_lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let data = data.strip_suffix(b"\n").unwrap_or(data);
-    let empty = data.is_empty();
-    data.split(|&b| b == b'\n').filter(move |_| !empty)
+    Ok(format.unwrap_or("plain"))
 }
 
 fn header_algo(line: &[u8]) -> Option<Algo> {
@@ -188,6 +182,21 @@ mod tests {
     use super::*;
     use crate::digest::to_hex;
 
+    #[derive(Debug)]
+    struct Parsed {
+        format: &'static str,
+        records: Vec<SetEntry>,
+    }
+
+    fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
+        let mut records = Vec::new();
+        let mut push = |e| records.push(e);
+        let mut sink = Sink::new(false, &mut push);
+        let format = super::parse(data, &mut sink)?;
+        drop(sink);
+        Ok(Parsed { format, records })
+    }
+
     fn md5s(p: &Parsed) -> Vec<String> {
         p.records
             .iter()
@@ -263,13 +272,22 @@ SHA1 (odd) = name) = x) = a9993e364706816aba3e25717850c26c9cd0d89d\n\
     }
 
     #[test]
-    fn formats_of_the_library_are_named() {
-        let e = crate::hashset::parse(b"\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\"\n").unwrap_err();
-        assert!(e.message.contains("NSRL RDS"), "{}", e.message);
-        let e = crate::hashset::parse(b"\xef\xbb\xbf{\"odata.metadata\":1}").unwrap_err();
-        assert!(e.message.contains("VICS"), "{}", e.message);
-        let e = crate::hashset::parse(b"MD5;SHA1;PhotoDNA\n").unwrap_err();
-        assert!(e.message.contains("ICSE"), "{}", e.message);
+    fn lenient_mode_counts_and_lists_bad_lines() {
+        let mut records = Vec::new();
+        let mut push = |e| records.push(e);
+        let mut sink = Sink::new(true, &mut push);
+        super::parse(
+            &b"900150983cd24fb0d6963f7d28e17f72  a\nhello world!\nzz\n"[..],
+            &mut sink,
+        )
+        .unwrap();
+        assert_eq!((sink.records, sink.bad), (3, 2));
+        assert_eq!(
+            sink.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        drop(sink);
+        assert_eq!(records.len(), 1);
     }
 
     #[test]

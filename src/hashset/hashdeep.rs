@@ -5,8 +5,10 @@
 //! column line applies to the rows after it. Tiger and Whirlpool columns are read
 //! but not kept.
 
-use super::digest_list::{digest_token, split_lines};
-use super::{Algo, ParseError, Parsed, SetEntry};
+use super::digest_list::digest_token;
+use super::source::{Lines, Sink};
+use super::{Algo, ParseError, SetEntry};
+use std::io::BufRead;
 
 const MAGIC: &[u8] = b"%%%% HASHDEEP-1.0";
 
@@ -59,14 +61,12 @@ fn parse_columns(spec: &[u8], line: u64) -> Result<Vec<Column>, ParseError> {
     Ok(cols)
 }
 
-/// Parses a hashdeep file.
-pub fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
-    let mut records = Vec::new();
+/// Parses a hashdeep file, handing each row to `sink`.
+pub fn parse(r: impl BufRead, sink: &mut Sink) -> Result<&'static str, ParseError> {
+    let mut lines = Lines::new(r);
     let mut columns: Option<Vec<Column>> = None;
     let mut expect_columns = false;
-    for (i, raw) in split_lines(data).enumerate() {
-        let lineno = i as u64 + 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    while let Some((lineno, line)) = lines.next_line()? {
         if line.starts_with(MAGIC) {
             expect_columns = true;
             continue;
@@ -92,73 +92,87 @@ pub fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
             continue;
         }
         let cols = columns.as_ref().expect("the magic line comes first");
-        let fields: Vec<&[u8]> = line.splitn(cols.len(), |&b| b == b',').collect();
-        if fields.len() != cols.len() {
-            return Err(ParseError::new(
-                lineno,
-                format!(
-                    "{} fields; the column line names {}",
-                    fields.len(),
-                    cols.len()
-                ),
-            ));
+        match row(cols, line, lineno) {
+            Ok(entry) => sink.entry(entry),
+            Err(e) => sink.bad(e)?,
         }
-        let mut entry = SetEntry::default();
-        for (col, field) in cols.iter().zip(&fields) {
-            match *col {
-                Column::Size => {
-                    let size = std::str::from_utf8(field)
-                        .ok()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .ok_or_else(|| {
-                            ParseError::new(
-                                lineno,
-                                format!(
-                                    "size `{}` is not a number",
-                                    String::from_utf8_lossy(field)
-                                ),
-                            )
-                        })?;
-                    entry.size = Some(size);
-                }
-                Column::Digest(algo) => {
-                    let (found, digest) =
-                        digest_token(field).map_err(|m| ParseError::new(lineno, m))?;
-                    if found != algo {
-                        return Err(ParseError::new(
-                            lineno,
-                            format!(
-                                "the {} column holds {} hex digits",
-                                algo.name(),
-                                field.len()
-                            ),
-                        ));
-                    }
-                    entry.set_digest(algo, &digest);
-                }
-                Column::Ignored(len) => {
-                    if field.len() != len || !field.iter().all(u8::is_ascii_hexdigit) {
-                        return Err(ParseError::new(lineno, "malformed tiger/whirlpool field"));
-                    }
-                }
-                Column::FileName => {}
-            }
-        }
-        records.push(entry);
     }
     if columns.is_none() {
         return Err(ParseError::new(1, "hashdeep file without a column line"));
     }
-    Ok(Parsed {
-        format: "hashdeep",
-        records,
-    })
+    Ok("hashdeep")
+}
+
+fn row(cols: &[Column], line: &[u8], lineno: u64) -> Result<SetEntry, ParseError> {
+    let fields: Vec<&[u8]> = line.splitn(cols.len(), |&b| b == b',').collect();
+    if fields.len() != cols.len() {
+        return Err(ParseError::new(
+            lineno,
+            format!(
+                "{} fields; the column line names {}",
+                fields.len(),
+                cols.len()
+            ),
+        ));
+    }
+    let mut entry = SetEntry::default();
+    for (col, field) in cols.iter().zip(&fields) {
+        match *col {
+            Column::Size => {
+                let size = std::str::from_utf8(field)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        ParseError::new(
+                            lineno,
+                            format!("size `{}` is not a number", String::from_utf8_lossy(field)),
+                        )
+                    })?;
+                entry.size = Some(size);
+            }
+            Column::Digest(algo) => {
+                let (found, digest) =
+                    digest_token(field).map_err(|m| ParseError::new(lineno, m))?;
+                if found != algo {
+                    return Err(ParseError::new(
+                        lineno,
+                        format!(
+                            "the {} column holds {} hex digits",
+                            algo.name(),
+                            field.len()
+                        ),
+                    ));
+                }
+                entry.set_digest(algo, &digest);
+            }
+            Column::Ignored(len) => {
+                if field.len() != len || !field.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(ParseError::new(lineno, "malformed tiger/whirlpool field"));
+                }
+            }
+            Column::FileName => {}
+        }
+    }
+    Ok(entry)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::digest::to_hex;
+
+    #[derive(Debug)]
+    struct Parsed {
+        records: Vec<SetEntry>,
+    }
+
+    fn parse(data: &[u8]) -> Result<Parsed, ParseError> {
+        let mut records = Vec::new();
+        let mut push = |e| records.push(e);
+        let mut sink = Sink::new(false, &mut push);
+        super::parse(data, &mut sink)?;
+        Ok(Parsed { records })
+    }
 
     #[test]
     fn rows_with_commas_in_names_and_repeated_headers() {

@@ -1,19 +1,28 @@
 //! Hash sets: what a set entry says, the lookup interface the matcher uses, an
 //! in-memory set, and loading raw set files with format detection.
 //!
-//! Formats read here: plain digest lists, md5sum/sha1sum/sha256sum output in all
-//! its forms (see [`digest_list`]) and hashdeep files (see [`hashdeep`]). The
-//! format is told from the content, never from the file name.
+//! Formats: NSRL RDS 2.x text, plain or zipped, and RDSv3 SQLite ([`csvsets`],
+//! [`rdsv3`]); Project VIC / CAID VICS JSON ([`vics`]); INTERPOL ICSE CSV and
+//! HashKeeper ([`csvsets`]); EnCase `.hash` ([`encase`]); hashdeep ([`hashdeep`]);
+//! md5sum/sha1sum/sha256sum, BSD tags, md5deep and plain lists ([`digest_list`]).
+//! The format is told from the content, never from the file name: binary magics
+//! first (SQLite, EnCase, ZIP), then the first line of text.
 
 pub mod category;
+pub mod csvsets;
 pub mod digest_list;
+pub mod encase;
 pub mod hashdeep;
+pub mod rdsv3;
+pub mod source;
+pub mod vics;
 
 pub use category::Category;
 
 use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
+use source::Sink;
 use std::path::{Path, PathBuf};
 
 /// A digest algorithm.
@@ -135,6 +144,23 @@ pub struct SetCounts {
     pub duplicates: u64,
     /// Digests of the empty file dropped (they would match every empty file).
     pub empty_file_digests_dropped: u64,
+    /// Bad records skipped by a lenient import.
+    pub bad_records: u64,
+}
+
+/// One source file of a set.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// The format detected.
+    pub format: String,
+    /// SHA-256 of the file, lower-case hex.
+    pub sha256: String,
+    /// Records read (good and bad).
+    pub records: u64,
+    /// Bad records skipped (lenient import).
+    pub bad_records: u64,
 }
 
 /// Metadata of a loaded set, written into the audit log and summary.
@@ -148,10 +174,12 @@ pub struct SetInfo {
     pub format: String,
     /// Where it was loaded from.
     pub path: PathBuf,
-    /// SHA-256 of the source file, lower-case hex.
+    /// SHA-256 of the file given for this set (the raw file, or the index), lower-case hex.
     pub sha256: String,
     /// Content counts.
     pub counts: SetCounts,
+    /// The source files the set was built from.
+    pub sources: Vec<SourceInfo>,
 }
 
 /// The interface between the matcher and a set, whatever its storage.
@@ -177,7 +205,8 @@ impl MemorySet {
     /// duplicates and indexes every digest. `info.counts` is filled in here.
     pub fn build(mut info: SetInfo, records: Vec<SetEntry>) -> MemorySet {
         let mut counts = SetCounts {
-            records: records.len() as u64,
+            records: records.len() as u64 + info.counts.bad_records,
+            bad_records: info.counts.bad_records,
             ..SetCounts::default()
         };
         let mut entries: Vec<SetEntry> = records
@@ -262,10 +291,11 @@ impl HashSetLookup for MemorySet {
     }
 }
 
-/// A problem in a set file's content: the 1-based line and what is wrong.
+/// A problem in a set file's content: the 1-based line (0 when the location is
+/// given in the message instead, e.g. a JSON path or byte offset) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
-    /// 1-based line number.
+    /// 1-based line number, or 0.
     pub line: u64,
     /// What is wrong.
     pub message: String,
@@ -280,92 +310,235 @@ impl ParseError {
     }
 }
 
-/// Parsed content of a set file.
+/// What reading one set file gave.
 #[derive(Debug)]
-pub struct Parsed {
-    /// The format detected.
-    pub format: &'static str,
-    /// Every record, in file order.
-    pub records: Vec<SetEntry>,
+pub struct ReadOutcome {
+    /// The source, described.
+    pub source: SourceInfo,
+    /// The first problems of a lenient import.
+    pub problems: Vec<ParseError>,
 }
 
-/// Detects the format of `data` and parses it.
-pub fn parse(data: &[u8]) -> std::result::Result<Parsed, ParseError> {
-    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    if data.starts_with(b"\xff\xfe") || data.starts_with(b"\xfe\xff") {
-        return Err(ParseError::new(
-            1,
-            "UTF-16 text is not supported for this format; convert it to UTF-8",
-        ));
-    }
-    if hashdeep::sniff(data) {
-        return hashdeep::parse(data);
-    }
-    if let Some(name) = not_yet_readable(data) {
-        return Err(ParseError::new(
-            0,
-            format!("this looks like {name}, which this version cannot read yet; convert it to an md5sum or hashdeep list"),
-        ));
-    }
-    digest_list::parse(data)
-}
-
-/// Recognises formats of the hash-set library that raw loading does not read yet,
-/// so the error names the format instead of complaining about line 1.
-fn not_yet_readable(data: &[u8]) -> Option<&'static str> {
-    let first = data.trim_ascii_start();
-    let line = &first[..first
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(first.len())];
-    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
-    if data.starts_with(b"SQLite format 3\0") {
-        Some("an SQLite database (NSRL RDSv3?)")
-    } else if data.starts_with(b"HASH\r\n\xff\0") {
-        Some("an EnCase hash set")
-    } else if first.starts_with(b"{") || first.starts_with(b"[") {
-        Some("JSON (Project VIC / CAID VICS?)")
-    } else if data.starts_with(b"PK\x03\x04") {
-        Some("a ZIP archive")
-    } else if line.starts_with(b"\"SHA-1\"") {
-        Some("an NSRL RDS NSRLFile.txt")
-    } else if line.starts_with(b"\"file_id\"") || line.starts_with(b"\"hashset_id\"") {
-        Some("a HashKeeper file")
-    } else if has(b"MD5;") || has(b"SHA1;") {
-        Some("an INTERPOL ICSE CSV export")
+/// Formats recognised but not read, so the error names them.
+fn unsupported(first_line: &[u8]) -> Option<&'static str> {
+    let l = first_line.trim_ascii_start();
+    if l.starts_with(b"\"hashset_id\"") {
+        Some("a HashKeeper descriptor (.hke), which holds no hashes; import the .hsh file")
+    } else if l.starts_with(b"<?xml") || l.starts_with(b"<dfxml") {
+        Some("XML (DFXML?), which this version does not read")
+    } else if l.starts_with(b"V1Hash,") || l.starts_with(b"V3Hash,") || l.starts_with(b"V4Hash,") {
+        Some("an iLook hash set, which this version does not read")
+    } else if l.len() > 41 && l[..41].iter().all(u8::is_ascii_digit) && l.get(41) == Some(&b'|') {
+        Some("a Sleuth Kit index (.idx); import the database it indexes")
     } else {
         None
     }
 }
 
-/// Reads, parses and indexes a raw set file. `name` defaults to the file stem.
-pub fn load(path: &Path, name: Option<&str>, role: Role) -> Result<MemorySet> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let parsed = parse(&data).map_err(|e| Error::HashSet {
+/// Parses a text set (UTF-8, its byte-order mark removed) from `r`.
+fn parse_text(
+    r: &mut dyn std::io::BufRead,
+    sink: &mut Sink,
+) -> std::result::Result<String, ParseError> {
+    let head = r
+        .fill_buf()
+        .map_err(|e| ParseError::new(0, format!("read error: {e}")))?;
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let rest = &head[start..];
+    let first_line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
+    if hashdeep::sniff(rest) {
+        return hashdeep::parse(r, sink).map(String::from);
+    }
+    if vics::sniff(rest) {
+        return vics::parse(r, sink);
+    }
+    if let Some(what) = unsupported(first_line) {
+        return Err(ParseError::new(1, format!("this is {what}")));
+    }
+    if let Some(family) = csvsets::sniff(first_line) {
+        return csvsets::parse(r, family, sink).map(String::from);
+    }
+    digest_list::parse(r, sink).map(String::from)
+}
+
+/// Reads one set file of any supported format, handing records to `push`.
+pub fn read_file(
+    path: &Path,
+    lenient: bool,
+    push: &mut dyn FnMut(SetEntry),
+) -> Result<ReadOutcome> {
+    use std::io::{BufReader, Read};
+    let as_error = |e: ParseError| Error::HashSet {
         path: path.to_path_buf(),
         line: e.line,
         message: e.message,
-    })?;
-    if parsed.records.is_empty() {
+    };
+    let io_error = |e: std::io::Error| Error::io(path, e);
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let mut magic = [0u8; 16];
+    let n = file.read(&mut magic).map_err(io_error)?;
+    let magic = &magic[..n];
+    let mut sink = Sink::new(lenient, push);
+    let (format, sha256) = if magic.starts_with(rdsv3::MAGIC) {
+        drop(file);
+        let f = rdsv3::parse(path, &mut sink).map_err(as_error)?;
+        (
+            f.to_string(),
+            crate::report::manifest::sha256_file(path).map_err(io_error)?,
+        )
+    } else if magic.starts_with(encase::MAGIC) {
+        let data = std::fs::read(path).map_err(io_error)?;
+        let f = encase::parse(&data, &mut sink).map_err(as_error)?;
+        (f, crate::digest::to_hex(&Sha256::digest(&data)))
+    } else if magic.starts_with(b"PK\x03\x04") {
+        let f = read_zip(path, &mut sink).map_err(as_error)?;
+        (
+            f,
+            crate::report::manifest::sha256_file(path).map_err(io_error)?,
+        )
+    } else {
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        let mut reader = BufReader::with_capacity(1 << 18, source::HashingReader::new(file));
+        let head = std::io::BufRead::fill_buf(&mut reader).map_err(io_error)?;
+        let format = if head.starts_with(b"\xff\xfe") {
+            let mut all = Vec::new();
+            reader.read_to_end(&mut all).map_err(io_error)?;
+            let text = vics::utf16le_to_utf8(&all[2..]).map_err(as_error)?;
+            parse_text(&mut &text[..], &mut sink)
+        } else {
+            if head.starts_with(b"\xef\xbb\xbf") {
+                std::io::BufRead::consume(&mut reader, 3);
+            }
+            parse_text(&mut reader, &mut sink)
+        }
+        .map_err(as_error)?;
+        let digest = reader.into_inner().finish().map_err(io_error)?;
+        (format, crate::digest::to_hex(&digest))
+    };
+    let source = SourceInfo {
+        path: path.to_path_buf(),
+        format,
+        sha256,
+        records: sink.records,
+        bad_records: sink.bad,
+    };
+    Ok(ReadOutcome {
+        source,
+        problems: std::mem::take(&mut sink.problems),
+    })
+}
+
+/// A ZIP holding an NSRL RDS 2.x set (NSRLFile.txt, possibly itself zipped as
+/// NSRLFile.txt.zip), or a single set file of any text format.
+fn read_zip(path: &Path, sink: &mut Sink) -> std::result::Result<String, ParseError> {
+    use std::io::Read;
+    let zerr = |e: zip::result::ZipError| ParseError::new(0, format!("ZIP: {e}"));
+    let file = std::fs::File::open(path).map_err(|e| ParseError::new(0, e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(zerr)?;
+    let names: Vec<String> = zip.file_names().map(String::from).collect();
+    let find = |suffix: &str| {
+        names
+            .iter()
+            .find(|n| n.to_ascii_lowercase().ends_with(suffix))
+            .cloned()
+    };
+    if let Some(name) = find("nsrlfile.txt") {
+        let member = zip.by_name(&name).map_err(zerr)?;
+        let f = csvsets::parse(std::io::BufReader::new(member), csvsets::Family::Nsrl, sink)?;
+        return Ok(format!("{f} (zip)"));
+    }
+    if let Some(name) = find("nsrlfile.txt.zip") {
+        let mut inner = Vec::new();
+        zip.by_name(&name)
+            .map_err(zerr)?
+            .read_to_end(&mut inner)
+            .map_err(|e| ParseError::new(0, e.to_string()))?;
+        let mut inner = zip::ZipArchive::new(std::io::Cursor::new(inner)).map_err(zerr)?;
+        let name = inner
+            .file_names()
+            .find(|n| n.to_ascii_lowercase().ends_with("nsrlfile.txt"))
+            .map(String::from)
+            .ok_or_else(|| ParseError::new(0, "NSRLFile.txt.zip holds no NSRLFile.txt"))?;
+        let member = inner.by_name(&name).map_err(zerr)?;
+        let f = csvsets::parse(std::io::BufReader::new(member), csvsets::Family::Nsrl, sink)?;
+        return Ok(format!("{f} (zip in zip)"));
+    }
+    let files: Vec<&String> = names.iter().filter(|n| !n.ends_with('/')).collect();
+    if let [only] = files[..] {
+        let member = zip.by_name(only).map_err(zerr)?;
+        let f = parse_text(&mut std::io::BufReader::new(member), sink)?;
+        return Ok(format!("{f} (zip)"));
+    }
+    Err(ParseError::new(
+        0,
+        format!(
+            "a ZIP archive without NSRLFile.txt and with {} files; extract the set file",
+            files.len()
+        ),
+    ))
+}
+
+/// A set read from files: the set, and the first problems of a lenient import.
+pub struct Loaded {
+    /// The set.
+    pub set: MemorySet,
+    /// The first problems (lenient import only).
+    pub problems: Vec<ParseError>,
+}
+
+/// Reads, merges and indexes set files into one in-memory set. `name` defaults
+/// to the first file's stem.
+pub fn load_many(
+    paths: &[PathBuf],
+    name: Option<&str>,
+    role: Role,
+    lenient: bool,
+) -> Result<Loaded> {
+    let mut records = Vec::new();
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        let mut push = |e| records.push(e);
+        let out = read_file(path, lenient, &mut push)?;
+        problems.extend(out.problems);
+        sources.push(out.source);
+    }
+    let first = paths.first().expect("at least one set file");
+    if records.is_empty() {
         return Err(Error::HashSet {
-            path: path.to_path_buf(),
+            path: first.clone(),
             line: 0,
             message: "holds no digests".into(),
         });
     }
-    let name = match name {
-        Some(n) => n.to_string(),
-        None => default_name(path),
-    };
     let info = SetInfo {
-        name,
+        name: name.map_or_else(|| default_name(first), String::from),
         role,
-        format: parsed.format.to_string(),
-        path: path.to_path_buf(),
-        sha256: crate::digest::to_hex(&Sha256::digest(&data)),
-        counts: SetCounts::default(),
+        format: sources
+            .iter()
+            .map(|s| s.format.as_str())
+            .collect::<Vec<_>>()
+            .join("+"),
+        path: first.clone(),
+        sha256: sources[0].sha256.clone(),
+        counts: SetCounts {
+            bad_records: sources.iter().map(|s| s.bad_records).sum(),
+            ..SetCounts::default()
+        },
+        sources,
     };
-    Ok(MemorySet::build(info, parsed.records))
+    Ok(Loaded {
+        set: MemorySet::build(info, records),
+        problems,
+    })
+}
+
+/// Reads and indexes one raw set file, strictly. `name` defaults to the file stem.
+pub fn load(path: &Path, name: Option<&str>, role: Role) -> Result<MemorySet> {
+    Ok(load_many(&[path.to_path_buf()], name, role, false)?.set)
 }
 
 /// The default name of a set: its file name without the last extension.
@@ -387,6 +560,7 @@ mod tests {
             path: PathBuf::from("t"),
             sha256: String::new(),
             counts: SetCounts::default(),
+            sources: Vec::new(),
         }
     }
 
