@@ -17,14 +17,14 @@ pub struct SetArg {
     pub name: Option<String>,
     /// The file.
     pub path: PathBuf,
-    /// Its role.
-    pub role: Role,
+    /// Its role; `None` keeps an index's own role (a raw file is then an alert set).
+    pub role: Option<Role>,
 }
 
 impl SetArg {
     /// Parses `PATH` or `NAME=PATH`. A value that names an existing file is
     /// always a path, even when it contains `=`.
-    pub fn parse(value: &str, role: Role) -> SetArg {
+    pub fn parse(value: &str, role: Option<Role>) -> SetArg {
         if !Path::new(value).exists() {
             if let Some((name, path)) = value.split_once('=') {
                 if !name.is_empty() && !name.contains('/') {
@@ -192,7 +192,7 @@ impl ScanConfig {
         };
         let mut sets: Vec<Box<dyn HashSetLookup>> = Vec::new();
         for arg in &args.hashsets {
-            let set = hashset::load(&arg.path, arg.name.as_deref(), arg.role)?;
+            let set = hashset::open(&arg.path, arg.name.as_deref(), arg.role)?;
             let name = &set.info().name;
             let formula = name.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']);
             if name.is_empty() || name.contains(';') || formula {
@@ -310,14 +310,14 @@ mod tests {
     #[test]
     fn set_arg_name_syntax() {
         assert_eq!(
-            SetArg::parse("vic=/x/y.json", Role::Alert),
+            SetArg::parse("vic=/x/y.json", None),
             SetArg {
                 name: Some("vic".into()),
                 path: "/x/y.json".into(),
-                role: Role::Alert
+                role: None
             }
         );
-        assert_eq!(SetArg::parse("/a=b/c", Role::Alert).name, None);
+        assert_eq!(SetArg::parse("/a=b/c", Some(Role::KnownGood)).name, None);
     }
 
     #[test]

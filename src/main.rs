@@ -32,12 +32,12 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
     let hashsets = flags
         .hashsets
         .iter()
-        .map(|s| SetArg::parse(s, Role::Alert))
+        .map(|s| SetArg::parse(s, None))
         .chain(
             flags
                 .known_good
                 .iter()
-                .map(|s| SetArg::parse(s, Role::KnownGood)),
+                .map(|s| SetArg::parse(s, Some(Role::KnownGood))),
         )
         .collect();
     let args = ScanArgs {

@@ -201,7 +201,7 @@ impl Matcher {
 mod tests {
     use super::*;
     use crate::digest::MultiHasher;
-    use crate::hashset::{Category, MemorySet, SetCounts, SetInfo};
+    use crate::hashset::{index, Category, SetCounts, SetInfo};
     use std::path::PathBuf;
 
     fn set(name: &str, role: Role, entries: Vec<SetEntry>) -> Box<dyn HashSetLookup> {
@@ -214,7 +214,7 @@ mod tests {
             counts: SetCounts::default(),
             sources: Vec::new(),
         };
-        Box::new(MemorySet::build(info, entries))
+        Box::new(index::in_memory(info, entries).unwrap())
     }
 
     fn digests(data: &[u8]) -> Digests {

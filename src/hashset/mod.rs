@@ -13,13 +13,14 @@ pub mod csvsets;
 pub mod digest_list;
 pub mod encase;
 pub mod hashdeep;
+pub mod index;
 pub mod rdsv3;
+pub mod sorter;
 pub mod source;
 pub mod vics;
 
 pub use category::Category;
 
-use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use source::Sink;
@@ -87,28 +88,10 @@ impl SetEntry {
     pub fn is_empty(&self) -> bool {
         self.md5.is_none() && self.sha1.is_none() && self.sha256.is_none()
     }
-
-    /// Removes digests of the empty file; returns how many were removed.
-    fn drop_empty_file_digests(&mut self) -> u64 {
-        let mut n = 0;
-        if self.md5 == Some(EMPTY_MD5) {
-            self.md5 = None;
-            n += 1;
-        }
-        if self.sha1 == Some(EMPTY_SHA1) {
-            self.sha1 = None;
-            n += 1;
-        }
-        if self.sha256 == Some(EMPTY_SHA256) {
-            self.sha256 = None;
-            n += 1;
-        }
-        n
-    }
 }
 
 /// The role of a set: what a match means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// A match is an alert (known abuse material, or anything to be flagged).
@@ -128,7 +111,7 @@ impl Role {
 }
 
 /// Counts kept about a set's content.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SetCounts {
     /// Distinct entries kept.
     pub entries: u64,
@@ -149,7 +132,7 @@ pub struct SetCounts {
 }
 
 /// One source file of a set.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SourceInfo {
     /// The file.
     pub path: PathBuf,
@@ -164,7 +147,7 @@ pub struct SourceInfo {
 }
 
 /// Metadata of a loaded set, written into the audit log and summary.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SetInfo {
     /// The set's name, as shown in the `hashsets` column.
     pub name: String,
@@ -188,107 +171,6 @@ pub trait HashSetLookup: Send + Sync {
     fn info(&self) -> &SetInfo;
     /// Appends to `out` every entry that carries `digest` as its `algo` digest.
     fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>);
-}
-
-/// A set held in memory: its entries, and per algorithm a sorted array of
-/// (digest, entry number) searched by binary search.
-pub struct MemorySet {
-    info: SetInfo,
-    entries: Vec<SetEntry>,
-    by_md5: Vec<([u8; 16], u32)>,
-    by_sha1: Vec<([u8; 20], u32)>,
-    by_sha256: Vec<([u8; 32], u32)>,
-}
-
-impl MemorySet {
-    /// Builds a set from parsed records: drops empty-file digests, merges
-    /// duplicates and indexes every digest. `info.counts` is filled in here.
-    pub fn build(mut info: SetInfo, records: Vec<SetEntry>) -> MemorySet {
-        let mut counts = SetCounts {
-            records: records.len() as u64 + info.counts.bad_records,
-            bad_records: info.counts.bad_records,
-            ..SetCounts::default()
-        };
-        let mut entries: Vec<SetEntry> = records
-            .into_iter()
-            .filter_map(|mut e| {
-                counts.empty_file_digests_dropped += e.drop_empty_file_digests();
-                (!e.is_empty()).then_some(e)
-            })
-            .collect();
-        let kept = entries.len() as u64;
-        entries.sort_unstable();
-        entries.dedup();
-        counts.duplicates = kept - entries.len() as u64;
-        counts.entries = entries.len() as u64;
-
-        let mut by_md5 = Vec::new();
-        let mut by_sha1 = Vec::new();
-        let mut by_sha256 = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let i = i as u32;
-            if let Some(d) = e.md5 {
-                by_md5.push((d, i));
-            }
-            if let Some(d) = e.sha1 {
-                by_sha1.push((d, i));
-            }
-            if let Some(d) = e.sha256 {
-                by_sha256.push((d, i));
-            }
-        }
-        by_md5.sort_unstable();
-        by_sha1.sort_unstable();
-        by_sha256.sort_unstable();
-        counts.md5 = by_md5.len() as u64;
-        counts.sha1 = by_sha1.len() as u64;
-        counts.sha256 = by_sha256.len() as u64;
-        info.counts = counts;
-        MemorySet {
-            info,
-            entries,
-            by_md5,
-            by_sha1,
-            by_sha256,
-        }
-    }
-
-    /// The distinct entries, sorted.
-    pub fn entries(&self) -> &[SetEntry] {
-        &self.entries
-    }
-}
-
-fn find_in<const N: usize>(
-    index: &[([u8; N], u32)],
-    entries: &[SetEntry],
-    digest: &[u8],
-    out: &mut Vec<SetEntry>,
-) {
-    let Ok(key) = <[u8; N]>::try_from(digest) else {
-        return;
-    };
-    let start = index.partition_point(|(d, _)| *d < key);
-    for (d, i) in &index[start..] {
-        if *d != key {
-            break;
-        }
-        out.push(entries[*i as usize]);
-    }
-}
-
-impl HashSetLookup for MemorySet {
-    fn info(&self) -> &SetInfo {
-        &self.info
-    }
-
-    fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>) {
-        match algo {
-            Algo::Md5 => find_in(&self.by_md5, &self.entries, digest, out),
-            Algo::Sha1 => find_in(&self.by_sha1, &self.entries, digest, out),
-            Algo::Sha256 => find_in(&self.by_sha256, &self.entries, digest, out),
-        }
-    }
 }
 
 /// A problem in a set file's content: the 1-based line (0 when the location is
@@ -481,33 +363,48 @@ fn read_zip(path: &Path, sink: &mut Sink) -> std::result::Result<String, ParseEr
     ))
 }
 
-/// A set read from files: the set, and the first problems of a lenient import.
-pub struct Loaded {
-    /// The set.
-    pub set: MemorySet,
+/// Set files read into an index: the new set's info, and the first problems of
+/// a lenient import.
+pub struct Imported {
+    /// The set's metadata, counts complete.
+    pub info: SetInfo,
     /// The first problems (lenient import only).
     pub problems: Vec<ParseError>,
 }
 
-/// Reads, merges and indexes set files into one in-memory set. `name` defaults
-/// to the first file's stem.
-pub fn load_many(
+/// Reads and merges set files into an index written to `out`. `name` defaults to
+/// the first file's stem. `tmp_dir` receives the sort runs of large sets.
+pub fn import(
     paths: &[PathBuf],
     name: Option<&str>,
     role: Role,
     lenient: bool,
-) -> Result<Loaded> {
-    let mut records = Vec::new();
+    tmp_dir: Option<PathBuf>,
+    out: &mut (impl std::io::Write + std::io::Seek),
+) -> Result<Imported> {
+    let first = paths.first().expect("at least one set file");
+    let mut builder = index::Builder::new(index::SORT_MEMORY, tmp_dir);
     let mut sources = Vec::new();
     let mut problems = Vec::new();
+    let mut io_failure: Option<std::io::Error> = None;
     for path in paths {
-        let mut push = |e| records.push(e);
-        let out = read_file(path, lenient, &mut push)?;
-        problems.extend(out.problems);
-        sources.push(out.source);
+        let mut push = |e| {
+            if io_failure.is_none() {
+                if let Err(err) = builder.push(e) {
+                    io_failure = Some(err);
+                }
+            }
+        };
+        let outcome = read_file(path, lenient, &mut push)?;
+        if let Some(e) = io_failure.take() {
+            return Err(Error::io(path, e));
+        }
+        problems.extend(outcome.problems);
+        sources.push(outcome.source);
     }
-    let first = paths.first().expect("at least one set file");
-    if records.is_empty() {
+    let records: u64 = sources.iter().map(|s| s.records).sum();
+    let bad: u64 = sources.iter().map(|s| s.bad_records).sum();
+    if records == bad {
         return Err(Error::HashSet {
             path: first.clone(),
             line: 0,
@@ -523,22 +420,62 @@ pub fn load_many(
             .collect::<Vec<_>>()
             .join("+"),
         path: first.clone(),
-        sha256: sources[0].sha256.clone(),
+        sha256: String::new(),
         counts: SetCounts {
-            bad_records: sources.iter().map(|s| s.bad_records).sum(),
+            records,
+            bad_records: bad,
             ..SetCounts::default()
         },
         sources,
     };
-    Ok(Loaded {
-        set: MemorySet::build(info, records),
-        problems,
-    })
+    let info = builder.write(info, out).map_err(|e| Error::io(first, e))?;
+    if info.counts.entries == 0 {
+        return Err(Error::HashSet {
+            path: first.clone(),
+            line: 0,
+            message: "holds only digests of the empty file".into(),
+        });
+    }
+    Ok(Imported { info, problems })
 }
 
-/// Reads and indexes one raw set file, strictly. `name` defaults to the file stem.
-pub fn load(path: &Path, name: Option<&str>, role: Role) -> Result<MemorySet> {
-    Ok(load_many(&[path.to_path_buf()], name, role, false)?.set)
+/// Opens a set for a scan: an index file (`.hsx`, any name) is mapped; any other
+/// file is read strictly and indexed in memory. A raw set's SHA-256 is that of
+/// its file; an index's is its checksum. `role` is `None` to keep an index's own
+/// role (a raw file is then an alert set).
+pub fn open(path: &Path, name: Option<&str>, role: Option<Role>) -> Result<index::IndexSet> {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    let mut set = if index::is_index(&head[..n]) {
+        index::IndexSet::open(path).map_err(|m| Error::HashSet {
+            path: path.to_path_buf(),
+            line: 0,
+            message: m,
+        })?
+    } else {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let imported = import(
+            &[path.to_path_buf()],
+            name,
+            role.unwrap_or(Role::Alert),
+            false,
+            None,
+            &mut out,
+        )?;
+        let mut set = index::IndexSet::from_vec(out.into_inner()).map_err(|m| Error::HashSet {
+            path: path.to_path_buf(),
+            line: 0,
+            message: m,
+        })?;
+        // A raw set is known by the digest of its file, as given.
+        set.set_identity(&imported.info.sources[0].sha256);
+        set
+    };
+    set.rename(name, role);
+    Ok(set)
 }
 
 /// The default name of a set: its file name without the last extension.
@@ -551,6 +488,7 @@ pub fn default_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 
     fn info() -> SetInfo {
         SetInfo {
@@ -562,6 +500,10 @@ mod tests {
             counts: SetCounts::default(),
             sources: Vec::new(),
         }
+    }
+
+    fn build(info: SetInfo, entries: Vec<SetEntry>) -> index::IndexSet {
+        index::in_memory(info, entries).unwrap()
     }
 
     #[test]
@@ -581,7 +523,9 @@ mod tests {
             sha256: Some(EMPTY_SHA256),
             ..Default::default()
         };
-        let set = MemorySet::build(info(), vec![a, empty, a, half_empty]);
+        let mut i = info();
+        i.counts.records = 4;
+        let set = build(i, vec![a, empty, a, half_empty]);
         let c = &set.info().counts;
         assert_eq!(c.records, 4);
         assert_eq!(c.entries, 2);
@@ -607,7 +551,7 @@ mod tests {
             sha1: Some([2; 20]),
             ..Default::default()
         };
-        let set = MemorySet::build(info(), vec![b, a]);
+        let set = build(info(), vec![b, a]);
         let mut out = Vec::new();
         set.find(Algo::Md5, &[7; 16], &mut out);
         assert_eq!(out, vec![a, b]);

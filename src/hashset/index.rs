@@ -1,0 +1,926 @@
+//! The compiled hash-set index (`.hsx`): one file that opens in constant time
+//! (memory-mapped) and answers lookups by touching a few cache lines.
+//!
+//! Layout, all integers little-endian unless noted:
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 8 | magic `HSWPHSX\0` |
+//! | 8 | 4 | format version (1) |
+//! | 12 | 4 | reserved, 0 |
+//! | 16 | 8 | length M of the metadata |
+//! | 24 | 32 | SHA-256 of every byte from offset 64 to the end |
+//! | 56 | 8 | reserved, 0 |
+//! | 64 | M | metadata, JSON: the set's [`SetInfo`] and the [`Layout`] of the sections |
+//! | ... | | sections, each starting at a multiple of 8 |
+//!
+//! Sections:
+//! - **entries**: one fixed-width record per distinct entry: the digests the set
+//!   carries (MD5 16, SHA-1 20, SHA-256 32 bytes, in that order, zero when the
+//!   entry lacks one), size (u64), flags (u8: 1 MD5, 2 SHA-1, 4 SHA-256, 8 size,
+//!   16 category), category scheme (u8) and value (u8). Entries carrying the
+//!   *primary* digest (the first of MD5, SHA-1, SHA-256 the set has) come first,
+//!   sorted by it, so the table is its own index for that digest.
+//! - **secondary indexes**, one per other digest type: records of the digest and
+//!   the entry number (u32, big-endian), sorted.
+//! - **fan-out tables**, one per searchable array: 2^k + 1 u32, where bucket b
+//!   holds the records whose digest starts with the k-bit prefix b.
+//!
+//! Building sorts externally ([`super::sorter`]), so memory stays bounded
+//! whatever the size of the set; the file is written under a temporary name and
+//! renamed only when complete.
+
+use super::category::Category;
+use super::sorter::Sorter;
+use super::{Algo, HashSetLookup, SetEntry, SetInfo};
+use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// The first 8 bytes of an index.
+pub const MAGIC: &[u8; 8] = b"HSWPHSX\0";
+/// The format version written.
+pub const VERSION: u32 = 1;
+const FIXED: usize = 64;
+/// Sort record: presence byte + digest for each algorithm, size, category.
+const KEY: usize = 1 + 16 + 1 + 20 + 1 + 32 + 1 + 8 + 2;
+const ALGOS: [Algo; 3] = [Algo::Md5, Algo::Sha1, Algo::Sha256];
+
+fn dlen(a: Algo) -> usize {
+    match a {
+        Algo::Md5 => 16,
+        Algo::Sha1 => 20,
+        Algo::Sha256 => 32,
+    }
+}
+
+/// One searchable array.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Section {
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// Records.
+    pub count: u64,
+    /// Bytes per record.
+    pub record: u64,
+    /// Offset of the record's digest inside it.
+    pub key_at: u64,
+    /// Fan-out prefix bits.
+    pub fanout_bits: u32,
+    /// Byte offset of the fan-out table.
+    pub fanout_offset: u64,
+}
+
+/// Where everything is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Layout {
+    /// Distinct entries.
+    pub entries: u64,
+    /// Digest columns of the entry records, in order.
+    pub columns: Vec<String>,
+    /// The primary digest (searched in the entry table itself).
+    pub primary: String,
+    /// The entry table, searchable over its first `count` records by the primary digest.
+    pub table: Section,
+    /// Secondary indexes by digest name.
+    pub indexes: Vec<(String, Section)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    info: SetInfo,
+    layout: Layout,
+}
+
+fn algo_name(a: Algo) -> String {
+    a.name().to_string()
+}
+
+fn algo_of(name: &str) -> Option<Algo> {
+    ALGOS.into_iter().find(|a| a.name() == name)
+}
+
+fn encode_category(c: Option<Category>) -> [u8; 2] {
+    match c {
+        None => [0, 0],
+        Some(Category::Us(n)) => [1, n],
+        Some(Category::Uk(n)) => [2, n],
+        Some(Category::Vics(n)) => [3, n],
+    }
+}
+
+fn decode_category(b: [u8; 2]) -> Option<Category> {
+    match b[0] {
+        1 => Some(Category::Us(b[1])),
+        2 => Some(Category::Uk(b[1])),
+        3 => Some(Category::Vics(b[1])),
+        _ => None,
+    }
+}
+
+/// The sort key of an entry: entries with an MD5 first by MD5, then by SHA-1,
+/// SHA-256, size and category, byte-wise.
+fn key_of(e: &SetEntry) -> [u8; KEY] {
+    let mut k = [0u8; KEY];
+    let mut at = 0;
+    let mut put = |present: bool, bytes: &[u8], k: &mut [u8; KEY]| {
+        k[at] = u8::from(!present);
+        k[at + 1..at + 1 + bytes.len()].copy_from_slice(bytes);
+        at += 1 + bytes.len();
+    };
+    put(e.md5.is_some(), &e.md5.unwrap_or_default(), &mut k);
+    put(e.sha1.is_some(), &e.sha1.unwrap_or_default(), &mut k);
+    put(e.sha256.is_some(), &e.sha256.unwrap_or([0; 32]), &mut k);
+    put(e.size.is_some(), &e.size.unwrap_or(0).to_be_bytes(), &mut k);
+    k[KEY - 2..].copy_from_slice(&encode_category(e.category));
+    k
+}
+
+fn entry_of_key(k: &[u8; KEY]) -> SetEntry {
+    let mut e = SetEntry::default();
+    let mut at = 0;
+    if k[0] == 0 {
+        e.md5 = Some(k[1..17].try_into().expect("16"));
+    }
+    at += 17;
+    if k[at] == 0 {
+        e.sha1 = Some(k[at + 1..at + 21].try_into().expect("20"));
+    }
+    at += 21;
+    if k[at] == 0 {
+        e.sha256 = Some(k[at + 1..at + 33].try_into().expect("32"));
+    }
+    at += 33;
+    if k[at] == 0 {
+        e.size = Some(u64::from_be_bytes(k[at + 1..at + 9].try_into().expect("8")));
+    }
+    e.category = decode_category([k[KEY - 2], k[KEY - 1]]);
+    e
+}
+
+/// Collects entries and writes an index.
+pub struct Builder {
+    entries: Sorter<KEY>,
+    memory: usize,
+    tmp_dir: Option<PathBuf>,
+    present: [bool; 3],
+    empty_dropped: u64,
+    kept: u64,
+}
+
+impl Builder {
+    /// A builder using about `memory` bytes for sorting; temporary files go to
+    /// `tmp_dir` (the system default when `None`).
+    pub fn new(memory: usize, tmp_dir: Option<PathBuf>) -> Builder {
+        Builder {
+            entries: Sorter::new(memory, tmp_dir.clone()),
+            memory,
+            tmp_dir,
+            present: [false; 3],
+            empty_dropped: 0,
+            kept: 0,
+        }
+    }
+
+    /// Adds one entry as parsed: empty-file digests are dropped (and counted),
+    /// and an entry left without any digest is not kept.
+    pub fn push(&mut self, mut e: SetEntry) -> io::Result<()> {
+        for (slot, empty) in [
+            (e.md5.as_ref().map(|d| &d[..]), &EMPTY_MD5[..]),
+            (e.sha1.as_ref().map(|d| &d[..]), &EMPTY_SHA1[..]),
+            (e.sha256.as_ref().map(|d| &d[..]), &EMPTY_SHA256[..]),
+        ] {
+            if slot == Some(empty) {
+                self.empty_dropped += 1;
+            }
+        }
+        if e.md5 == Some(EMPTY_MD5) {
+            e.md5 = None;
+        }
+        if e.sha1 == Some(EMPTY_SHA1) {
+            e.sha1 = None;
+        }
+        if e.sha256 == Some(EMPTY_SHA256) {
+            e.sha256 = None;
+        }
+        if e.is_empty() {
+            return Ok(());
+        }
+        self.present[0] |= e.md5.is_some();
+        self.present[1] |= e.sha1.is_some();
+        self.present[2] |= e.sha256.is_some();
+        self.kept += 1;
+        self.entries.push(key_of(&e))
+    }
+
+    /// Sorts, merges duplicates and writes the index to `out`. `info.counts` is
+    /// completed here (records and bad records must already be set).
+    pub fn write(self, mut info: SetInfo, out: &mut (impl Write + Seek)) -> io::Result<SetInfo> {
+        let columns: Vec<Algo> = ALGOS
+            .into_iter()
+            .zip(self.present)
+            .filter(|(_, p)| *p)
+            .map(|(a, _)| a)
+            .collect();
+        let primary = *columns
+            .first()
+            .ok_or_else(|| io::Error::other("the set holds no digests"))?;
+        let digest_bytes: usize = columns.iter().map(|a| dlen(*a)).sum();
+        let record = digest_bytes + 8 + 3;
+        let col_at = |a: Algo| -> usize {
+            columns
+                .iter()
+                .take_while(|c| **c != a)
+                .map(|c| dlen(*c))
+                .sum()
+        };
+
+        // Pass 1: distinct entries in key order -> entry table (temp) + secondary pairs.
+        let tmp = |dir: &Option<PathBuf>| match dir {
+            Some(d) => tempfile::tempfile_in(d),
+            None => tempfile::tempfile(),
+        };
+        let mut table = BufWriter::with_capacity(1 << 20, tmp(&self.tmp_dir)?);
+        let mut sec1: Option<Sorter<24>> = (primary != Algo::Sha1 && self.present[1])
+            .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
+        let mut sec2: Option<Sorter<36>> = (primary != Algo::Sha256 && self.present[2])
+            .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
+        let (mut n, mut n_primary) = (0u64, 0u64);
+        let mut counts = [0u64; 3];
+        let mut rec = vec![0u8; record];
+        self.entries.finish(|k| {
+            let e = entry_of_key(k);
+            rec.fill(0);
+            let mut flags = 0u8;
+            for (i, a) in ALGOS.into_iter().enumerate() {
+                let d: Option<&[u8]> = match a {
+                    Algo::Md5 => e.md5.as_ref().map(|d| &d[..]),
+                    Algo::Sha1 => e.sha1.as_ref().map(|d| &d[..]),
+                    Algo::Sha256 => e.sha256.as_ref().map(|d| &d[..]),
+                };
+                if let Some(d) = d {
+                    let at = col_at(a);
+                    rec[at..at + d.len()].copy_from_slice(d);
+                    flags |= 1 << i;
+                    counts[i] += 1;
+                }
+            }
+            rec[digest_bytes..digest_bytes + 8].copy_from_slice(&e.size.unwrap_or(0).to_le_bytes());
+            if e.size.is_some() {
+                flags |= 8;
+            }
+            if e.category.is_some() {
+                flags |= 16;
+            }
+            rec[digest_bytes + 8] = flags;
+            rec[digest_bytes + 9..digest_bytes + 11].copy_from_slice(&encode_category(e.category));
+            table.write_all(&rec)?;
+            let has_primary = match primary {
+                Algo::Md5 => e.md5.is_some(),
+                Algo::Sha1 => e.sha1.is_some(),
+                Algo::Sha256 => e.sha256.is_some(),
+            };
+            if has_primary {
+                n_primary += 1;
+            }
+            let id =
+                u32::try_from(n).map_err(|_| io::Error::other("more than 4 billion entries"))?;
+            if let (Some(s), Some(d)) = (sec1.as_mut(), e.sha1) {
+                let mut r = [0u8; 24];
+                r[..20].copy_from_slice(&d);
+                r[20..].copy_from_slice(&id.to_be_bytes());
+                s.push(r)?;
+            }
+            if let (Some(s), Some(d)) = (sec2.as_mut(), e.sha256) {
+                let mut r = [0u8; 36];
+                r[..32].copy_from_slice(&d);
+                r[32..].copy_from_slice(&id.to_be_bytes());
+                s.push(r)?;
+            }
+            n += 1;
+            Ok(())
+        })?;
+        let mut table = table.into_inner().map_err(|e| e.into_error())?;
+
+        // Pass 2: secondary indexes to temp files.
+        let mut parts: Vec<(Algo, File, u64, usize)> = Vec::new();
+        if let Some(s) = sec1 {
+            let (f, c) = drain(s, tmp(&self.tmp_dir)?)?;
+            parts.push((Algo::Sha1, f, c, 24));
+        }
+        if let Some(s) = sec2 {
+            let (f, c) = drain(s, tmp(&self.tmp_dir)?)?;
+            parts.push((Algo::Sha256, f, c, 36));
+        }
+
+        // Counts.
+        info.counts.entries = n;
+        info.counts.md5 = counts[0];
+        info.counts.sha1 = counts[1];
+        info.counts.sha256 = counts[2];
+        info.counts.empty_file_digests_dropped = self.empty_dropped;
+        info.counts.duplicates = self.kept - n;
+
+        // Layout: header, metadata, then fan-outs and sections, 8-aligned.
+        let bits = |count: u64| -> u32 {
+            (64 - count.max(1).leading_zeros())
+                .saturating_sub(3)
+                .min(24)
+        };
+        let mut plan: Vec<(Section, Option<(Algo, usize)>)> = Vec::new();
+        let table_bits = bits(n_primary);
+        plan.push((
+            Section {
+                offset: 0,
+                count: n_primary,
+                record: record as u64,
+                key_at: col_at(primary) as u64,
+                fanout_bits: table_bits,
+                fanout_offset: 0,
+            },
+            None,
+        ));
+        for (algo, _, count, rsize) in &parts {
+            plan.push((
+                Section {
+                    offset: 0,
+                    count: *count,
+                    record: *rsize as u64,
+                    key_at: 0,
+                    fanout_bits: bits(*count),
+                    fanout_offset: 0,
+                },
+                Some((*algo, *rsize)),
+            ));
+        }
+        let mut layout = Layout {
+            entries: n,
+            columns: columns.iter().map(|a| algo_name(*a)).collect(),
+            primary: algo_name(primary),
+            table: plan[0].0.clone(),
+            indexes: Vec::new(),
+        };
+        // Metadata length depends on offsets, which depend on its length: iterate to a fixed point.
+        let mut meta_len = 0usize;
+        let sizes: Vec<u64> = std::iter::once(n * record as u64)
+            .chain(parts.iter().map(|p| p.2 * p.3 as u64))
+            .collect();
+        for _ in 0..4 {
+            let mut at = align8((FIXED + meta_len) as u64);
+            for (i, (sec, _)) in plan.iter_mut().enumerate() {
+                sec.fanout_offset = at;
+                at = align8(at + 4 * ((1u64 << sec.fanout_bits) + 1));
+                sec.offset = at;
+                at = align8(at + sizes[i]);
+            }
+            layout.table = plan[0].0.clone();
+            layout.indexes = plan[1..]
+                .iter()
+                .map(|(s, a)| (algo_name(a.expect("secondary").0), s.clone()))
+                .collect();
+            let text = serde_json::to_vec(&Meta {
+                info: info.clone(),
+                layout: layout.clone(),
+            })
+            .map_err(io::Error::other)?;
+            if text.len() == meta_len {
+                break;
+            }
+            meta_len = text.len();
+        }
+        let meta = serde_json::to_vec(&Meta {
+            info: info.clone(),
+            layout: layout.clone(),
+        })
+        .map_err(io::Error::other)?;
+        assert_eq!(meta.len(), meta_len, "metadata length settles");
+
+        // Write: fixed header (checksum later), metadata, then each fan-out and section.
+        let mut w = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, &mut *out),
+            hasher: Sha256::new(),
+            pos: 0,
+            hashing: false,
+        };
+        let mut fixed = [0u8; FIXED];
+        fixed[..8].copy_from_slice(MAGIC);
+        fixed[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        fixed[16..24].copy_from_slice(&(meta.len() as u64).to_le_bytes());
+        w.write_all(&fixed)?;
+        w.hashing = true;
+        w.write_all(&meta)?;
+        table.seek(SeekFrom::Start(0))?;
+        let mut sources: Vec<File> = vec![table];
+        sources.extend(parts.into_iter().map(|p| p.1));
+        for ((sec, _), mut src) in plan.iter().zip(sources) {
+            w.pad_to(sec.fanout_offset)?;
+            let fanout = fanout_of(&mut src, sec)?;
+            for v in &fanout {
+                w.write_all(&v.to_le_bytes())?;
+            }
+            w.pad_to(sec.offset)?;
+            src.seek(SeekFrom::Start(0))?;
+            io::copy(&mut BufReader::with_capacity(1 << 20, src), &mut w)?;
+        }
+        w.pad_to(align8(w.pos))?;
+        let digest: [u8; 32] = w.hasher.finalize().into();
+        let inner = w.inner.into_inner().map_err(|e| e.into_error())?;
+        inner.seek(SeekFrom::Start(24))?;
+        inner.write_all(&digest)?;
+        inner.seek(SeekFrom::End(0))?;
+        info.sha256 = crate::digest::to_hex(&digest);
+        Ok(info)
+    }
+}
+
+/// Builds an index in memory from entries (raw set files given to `scan`, tests).
+pub fn in_memory(
+    info: SetInfo,
+    entries: impl IntoIterator<Item = SetEntry>,
+) -> io::Result<IndexSet> {
+    let mut b = Builder::new(SORT_MEMORY, None);
+    for e in entries {
+        b.push(e)?;
+    }
+    let mut out = io::Cursor::new(Vec::new());
+    b.write(info, &mut out)?;
+    IndexSet::from_vec(out.into_inner()).map_err(io::Error::other)
+}
+
+/// Memory the builder uses for sorting before it spills runs to disk.
+pub const SORT_MEMORY: usize = 768 << 20;
+
+fn align8(x: u64) -> u64 {
+    (x + 7) & !7
+}
+
+fn drain<const N: usize>(s: Sorter<N>, file: File) -> io::Result<(File, u64)> {
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut count = 0u64;
+    s.finish(|r| {
+        count += 1;
+        w.write_all(r)
+    })?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    Ok((f, count))
+}
+
+/// Reads the sorted records of `sec` from `src` (from its start) and counts them per prefix bucket.
+fn fanout_of(src: &mut File, sec: &Section) -> io::Result<Vec<u32>> {
+    let buckets = 1usize << sec.fanout_bits;
+    let mut starts = vec![0u32; buckets + 1];
+    src.seek(SeekFrom::Start(0))?;
+    let mut r = BufReader::with_capacity(1 << 20, src);
+    let mut rec = vec![0u8; sec.record as usize];
+    let mut counts = vec![0u32; buckets];
+    for _ in 0..sec.count {
+        r.read_exact(&mut rec)?;
+        counts[prefix(&rec[sec.key_at as usize..], sec.fanout_bits)] += 1;
+    }
+    let mut acc = 0u32;
+    for (b, c) in counts.iter().enumerate() {
+        starts[b] = acc;
+        acc += c;
+    }
+    starts[buckets] = acc;
+    Ok(starts)
+}
+
+fn prefix(digest: &[u8], bits: u32) -> usize {
+    if bits == 0 {
+        return 0;
+    }
+    let top = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    (top >> (32 - bits)) as usize
+}
+
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    pos: u64,
+    hashing: bool,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn pad_to(&mut self, at: u64) -> io::Result<()> {
+        let pad = at
+            .checked_sub(self.pos)
+            .ok_or_else(|| io::Error::other("index layout overlap"))?;
+        self.write_all(&vec![0u8; pad as usize])
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if self.hashing {
+            self.hasher.update(&buf[..n]);
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The bytes of an index: a memory map of a file, or a buffer built in memory.
+enum Bytes {
+    Map(memmap2::Mmap),
+    Mem(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Map(m) => m,
+            Bytes::Mem(v) => v,
+        }
+    }
+}
+
+/// An open index.
+pub struct IndexSet {
+    bytes: Bytes,
+    info: SetInfo,
+    layout: Layout,
+    cols: Vec<(Algo, usize)>,
+    record: usize,
+    digest_bytes: usize,
+    primary: Algo,
+    secondary: Vec<(Algo, Section)>,
+}
+
+/// Whether a file starts like an index.
+pub fn is_index(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}
+
+impl IndexSet {
+    /// Opens an index file: maps it and reads its metadata. Cost does not grow with
+    /// the size of the set; the body checksum is checked by [`IndexSet::verify`].
+    pub fn open(path: &Path) -> Result<IndexSet, String> {
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        // SAFETY: the map is read-only; the index file is not modified while open
+        // (indexes are written under another name and renamed into place).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
+        IndexSet::from_bytes(Bytes::Map(map))
+    }
+
+    /// An index held in memory.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<IndexSet, String> {
+        IndexSet::from_bytes(Bytes::Mem(bytes))
+    }
+
+    fn from_bytes(bytes: Bytes) -> Result<IndexSet, String> {
+        if bytes.len() < FIXED || !bytes.starts_with(MAGIC) {
+            return Err("not a hashsweep index".into());
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
+        if version != VERSION {
+            return Err(format!(
+                "index format version {version}; this hashsweep reads version {VERSION}"
+            ));
+        }
+        let meta_len = u64::from_le_bytes(bytes[16..24].try_into().expect("8")) as usize;
+        let meta_end = FIXED
+            .checked_add(meta_len)
+            .filter(|e| *e <= bytes.len())
+            .ok_or("truncated index (metadata)")?;
+        let meta: Meta = serde_json::from_slice(&bytes[FIXED..meta_end])
+            .map_err(|e| format!("index metadata: {e}"))?;
+        let layout = meta.layout;
+        let cols: Vec<(Algo, usize)> = layout
+            .columns
+            .iter()
+            .map(|c| {
+                algo_of(c)
+                    .map(|a| (a, 0))
+                    .ok_or_else(|| format!("unknown column {c}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut at = 0;
+        let cols: Vec<(Algo, usize)> = cols
+            .into_iter()
+            .map(|(a, _)| {
+                let c = (a, at);
+                at += dlen(a);
+                c
+            })
+            .collect();
+        let digest_bytes = at;
+        let record = digest_bytes + 11;
+        let primary = algo_of(&layout.primary).ok_or("unknown primary digest")?;
+        let secondary: Vec<(Algo, Section)> = layout
+            .indexes
+            .iter()
+            .map(|(n, s)| {
+                algo_of(n)
+                    .map(|a| (a, s.clone()))
+                    .ok_or_else(|| format!("unknown index {n}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let check = |s: &Section, len: u64| -> Result<(), String> {
+            let fan_end = s.fanout_offset + 4 * ((1u64 << s.fanout_bits) + 1);
+            if s.offset + len > bytes.len() as u64
+                || fan_end > bytes.len() as u64
+                || s.fanout_bits > 24
+            {
+                return Err("truncated or corrupt index (a section lies outside the file)".into());
+            }
+            Ok(())
+        };
+        check(&layout.table, layout.entries * record as u64)?;
+        for (_, s) in &secondary {
+            check(s, s.count * s.record)?;
+        }
+        let mut info = meta.info;
+        info.sha256 = crate::digest::to_hex(&bytes[24..56]);
+        Ok(IndexSet {
+            bytes,
+            info,
+            layout,
+            cols,
+            record,
+            digest_bytes,
+            primary,
+            secondary,
+        })
+    }
+
+    /// Recomputes the body checksum and compares it with the header.
+    pub fn verify(&self) -> Result<(), String> {
+        let digest = Sha256::digest(&self.bytes[FIXED..]);
+        if digest[..] != self.bytes[24..56] {
+            return Err(
+                "the index checksum does not match its content (corrupt or altered)".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Gives the set a name and role other than the stored ones (from the command line).
+    pub fn rename(&mut self, name: Option<&str>, role: Option<super::Role>) {
+        if let Some(n) = name {
+            self.info.name = n.to_string();
+        }
+        if let Some(r) = role {
+            self.info.role = r;
+        }
+    }
+
+    /// Sets the digest the set is known by (a raw file's own SHA-256).
+    pub fn set_identity(&mut self, sha256: &str) {
+        self.info.sha256 = sha256.to_string();
+    }
+
+    /// The layout, for `hashset info`.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Size of the index in bytes.
+    pub fn len_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn entry(&self, i: u64) -> SetEntry {
+        let at = self.layout.table.offset as usize + i as usize * self.record;
+        let r = &self.bytes[at..at + self.record];
+        let flags = r[self.digest_bytes + 8];
+        let mut e = SetEntry::default();
+        for (a, off) in &self.cols {
+            let bit = match a {
+                Algo::Md5 => 1,
+                Algo::Sha1 => 2,
+                Algo::Sha256 => 4,
+            };
+            if flags & bit != 0 {
+                e.set_digest(*a, &r[*off..*off + dlen(*a)]);
+            }
+        }
+        if flags & 8 != 0 {
+            e.size = Some(u64::from_le_bytes(
+                r[self.digest_bytes..self.digest_bytes + 8]
+                    .try_into()
+                    .expect("8"),
+            ));
+        }
+        if flags & 16 != 0 {
+            e.category = decode_category([r[self.digest_bytes + 9], r[self.digest_bytes + 10]]);
+        }
+        e
+    }
+
+    /// Every entry, in table order.
+    pub fn entries(&self) -> impl Iterator<Item = SetEntry> + '_ {
+        (0..self.layout.entries).map(|i| self.entry(i))
+    }
+
+    /// Record numbers in `sec` whose digest equals `digest`.
+    fn search(&self, sec: &Section, digest: &[u8]) -> std::ops::Range<u64> {
+        let fan = sec.fanout_offset as usize;
+        let b = prefix(digest, sec.fanout_bits);
+        let read = |i: usize| {
+            u64::from(u32::from_le_bytes(
+                self.bytes[fan + 4 * i..fan + 4 * i + 4]
+                    .try_into()
+                    .expect("4"),
+            ))
+        };
+        let (mut lo, mut hi) = (read(b), read(b + 1));
+        let key_at = sec.offset as usize + sec.key_at as usize;
+        let rec = sec.record as usize;
+        let key = |i: u64| {
+            &self.bytes[key_at + i as usize * rec..key_at + i as usize * rec + digest.len()]
+        };
+        // Lower bound.
+        let end = hi;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if key(mid) < digest {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let start = lo;
+        let mut stop = start;
+        while stop < end && key(stop) == digest {
+            stop += 1;
+        }
+        start..stop
+    }
+}
+
+impl HashSetLookup for IndexSet {
+    fn info(&self) -> &SetInfo {
+        &self.info
+    }
+
+    fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>) {
+        if digest.len() != dlen(algo) {
+            return;
+        }
+        if algo == self.primary {
+            for i in self.search(&self.layout.table, digest) {
+                out.push(self.entry(i));
+            }
+            return;
+        }
+        let Some((_, sec)) = self.secondary.iter().find(|(a, _)| *a == algo) else {
+            return;
+        };
+        let id_at = dlen(algo);
+        for i in self.search(sec, digest) {
+            let at = sec.offset as usize + i as usize * sec.record as usize + id_at;
+            let id = u32::from_be_bytes(self.bytes[at..at + 4].try_into().expect("4"));
+            out.push(self.entry(u64::from(id)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashset::{Role, SetCounts};
+
+    fn info() -> SetInfo {
+        SetInfo {
+            name: "t".into(),
+            role: Role::Alert,
+            format: "test".into(),
+            path: PathBuf::from("t"),
+            sha256: String::new(),
+            counts: SetCounts::default(),
+            sources: Vec::new(),
+        }
+    }
+
+    fn build(entries: &[SetEntry], memory: usize) -> IndexSet {
+        let mut b = Builder::new(memory, None);
+        for e in entries {
+            b.push(*e).unwrap();
+        }
+        let mut out = io::Cursor::new(Vec::new());
+        let info = b.write(info(), &mut out).unwrap();
+        let set = IndexSet::from_vec(out.into_inner()).unwrap();
+        set.verify().unwrap();
+        assert_eq!(set.info().sha256, info.sha256);
+        set
+    }
+
+    fn pseudo(n: u64, seed: u64) -> Vec<u8> {
+        let mut s = seed.wrapping_mul(0x9e3779b97f4a7c15) ^ n;
+        (0..32)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_entry_is_found_by_every_digest_and_absent_ones_are_not() {
+        let mut entries = Vec::new();
+        for i in 0..5000u64 {
+            let d = pseudo(i, 1);
+            let mut e = SetEntry::default();
+            match i % 4 {
+                0 => e.md5 = Some(d[..16].try_into().unwrap()),
+                1 => e.sha1 = Some(d[..20].try_into().unwrap()),
+                2 => {
+                    e.md5 = Some(d[..16].try_into().unwrap());
+                    e.sha1 = Some(pseudo(i, 2)[..20].try_into().unwrap());
+                    e.size = Some(i);
+                    e.category = Some(Category::Us((i % 5) as u8));
+                }
+                _ => {
+                    e.sha256 = Some(d[..32].try_into().unwrap());
+                    e.md5 = Some(pseudo(i, 3)[..16].try_into().unwrap());
+                }
+            }
+            entries.push(e);
+        }
+        // Duplicates and an empty-file digest.
+        entries.push(entries[10]);
+        entries.push(SetEntry {
+            md5: Some(EMPTY_MD5),
+            ..Default::default()
+        });
+        for memory in [1 << 30, 0] {
+            let set = build(&entries, memory);
+            let c = &set.info().counts;
+            assert_eq!(
+                (c.entries, c.duplicates, c.empty_file_digests_dropped),
+                (5000, 1, 1)
+            );
+            for e in &entries[..5000] {
+                for (algo, d) in [
+                    (Algo::Md5, e.md5.map(|d| d.to_vec())),
+                    (Algo::Sha1, e.sha1.map(|d| d.to_vec())),
+                    (Algo::Sha256, e.sha256.map(|d| d.to_vec())),
+                ] {
+                    if let Some(d) = d {
+                        let mut out = Vec::new();
+                        set.find(algo, &d, &mut out);
+                        assert_eq!(out, vec![*e], "{algo:?}");
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            for i in 0..2000 {
+                let d = pseudo(i, 99);
+                set.find(Algo::Md5, &d[..16], &mut out);
+                set.find(Algo::Sha1, &d[..20], &mut out);
+                set.find(Algo::Sha256, &d, &mut out);
+            }
+            assert!(out.is_empty());
+            set.find(Algo::Md5, &EMPTY_MD5, &mut out);
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn entries_sharing_a_digest_are_all_returned() {
+        let a = SetEntry {
+            md5: Some([7; 16]),
+            sha1: Some([1; 20]),
+            ..Default::default()
+        };
+        let b = SetEntry {
+            md5: Some([7; 16]),
+            sha1: Some([2; 20]),
+            ..Default::default()
+        };
+        let set = build(&[b, a], 1 << 20);
+        let mut out = Vec::new();
+        set.find(Algo::Md5, &[7; 16], &mut out);
+        assert_eq!(out, vec![a, b]);
+    }
+
+    #[test]
+    fn corruption_is_detected() {
+        let mut b = Builder::new(1 << 20, None);
+        b.push(SetEntry {
+            md5: Some([7; 16]),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut out = io::Cursor::new(Vec::new());
+        b.write(info(), &mut out).unwrap();
+        let mut bytes = out.into_inner();
+        let last = bytes.len() - 9;
+        bytes[last] ^= 1;
+        let set = IndexSet::from_vec(bytes.clone()).unwrap();
+        assert!(set.verify().is_err());
+        bytes.truncate(bytes.len() - 30);
+        assert!(IndexSet::from_vec(bytes).is_err());
+    }
+}
