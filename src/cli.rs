@@ -19,6 +19,92 @@ pub enum Command {
     Scan(ScanFlags),
     /// Check that a case folder is intact and self-consistent.
     Verify(VerifyFlags),
+    /// Import, inspect, query and export hash sets.
+    #[command(subcommand)]
+    Hashset(HashsetCommand),
+}
+
+/// `hashset` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HashsetCommand {
+    /// Compile one or more set files (merged) into an index that opens instantly.
+    Import(ImportFlags),
+    /// Show an index's metadata and counts, and check its checksum.
+    Info(InfoFlags),
+    /// Say what a set holds for each digest given. Exit 0 when every digest is in
+    /// the set, 1 otherwise.
+    Lookup(LookupFlags),
+    /// Write a set in another format.
+    Export(ExportFlags),
+}
+
+/// The role a set is imported with.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    /// A match is an alert.
+    Alert,
+    /// A match marks a known, ignorable file (e.g. NSRL).
+    KnownGood,
+}
+
+/// Flags of `hashset import`.
+#[derive(Debug, Args)]
+pub struct ImportFlags {
+    /// The set files: NSRL RDS 2.x (text or zip) or RDSv3 (SQLite), VICS JSON,
+    /// CAID, ICSE CSV, HashKeeper, EnCase, hashdeep, md5sum/sha1sum/sha256sum,
+    /// plain lists. Several files are merged into one set.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The index to write (conventionally `.hsx`).
+    #[arg(short, long, value_name = "SET.hsx")]
+    pub output: PathBuf,
+
+    /// The set's name [default: the first input's file stem].
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Expected format; the import fails if the content is something else.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "nsrl", "rdsv3", "vics", "icse", "hashkeeper", "encase", "hashdeep", "md5sum", "plain"])]
+    pub format: String,
+
+    /// What a match means.
+    #[arg(long, value_enum, default_value = "alert")]
+    pub role: RoleArg,
+
+    /// Skip malformed records (counted, the first few listed) instead of failing.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// Flags of `hashset info`.
+#[derive(Debug, Args)]
+pub struct InfoFlags {
+    /// An index written by `hashset import`.
+    pub set: PathBuf,
+}
+
+/// Flags of `hashset lookup`.
+#[derive(Debug, Args)]
+pub struct LookupFlags {
+    /// An index, or any importable set file.
+    pub set: PathBuf,
+    /// Hex digests: 32 digits MD5, 40 SHA-1, 64 SHA-256.
+    #[arg(required = true)]
+    pub digests: Vec<String>,
+}
+
+/// Flags of `hashset export`.
+#[derive(Debug, Args)]
+pub struct ExportFlags {
+    /// An index, or any importable set file.
+    pub set: PathBuf,
+    /// Output format.
+    #[arg(long, value_parser = ["vics", "hashdeep", "md5sum", "plain"])]
+    pub format: String,
+    /// The file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 /// Flags of `verify`.

@@ -1,6 +1,7 @@
 //! The hashsweep binary: parse flags -> validate -> run -> exit status.
 
 mod cli;
+mod hashset_cmd;
 mod term;
 
 use clap::Parser;
@@ -19,11 +20,12 @@ fn main() -> ExitCode {
     let status = match cli.command {
         cli::Command::Scan(flags) => scan(flags),
         cli::Command::Verify(flags) => verify(flags),
+        cli::Command::Hashset(cmd) => hashset_cmd::run(cmd),
     };
     ExitCode::from(status.code())
 }
 
-fn fail(e: impl std::fmt::Display) -> ExitStatus {
+pub(crate) fn fail(e: impl std::fmt::Display) -> ExitStatus {
     eprintln!("hashsweep: error: {}", for_terminal(&e.to_string()));
     ExitStatus::Error
 }

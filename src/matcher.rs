@@ -213,6 +213,8 @@ mod tests {
             sha256: String::new(),
             counts: SetCounts::default(),
             sources: Vec::new(),
+            imported: String::new(),
+            imported_by: String::new(),
         };
         Box::new(index::in_memory(info, entries).unwrap())
     }
@@ -356,6 +358,8 @@ mod tests {
             sha256: String::new(),
             counts: SetCounts::default(),
             sources: Vec::new(),
+            imported: String::new(),
+            imported_by: String::new(),
         };
         let m = Matcher::new(vec![Box::new(Everything(info))]);
         assert_eq!(m.judge(&d, 0, &mut Vec::new()).verdict, Verdict::Unmatched);

@@ -3,7 +3,7 @@
 //! so a row is split at most (columns - 1) times from the left. A file made by
 //! concatenating several hashdeep outputs repeats the two header lines; each
 //! column line applies to the rows after it. Tiger and Whirlpool columns are read
-//! but not kept.
+//! but not kept. An empty size or digest field means the row does not give it.
 
 use super::digest_list::digest_token;
 use super::source::{Lines, Sink};
@@ -118,6 +118,7 @@ fn row(cols: &[Column], line: &[u8], lineno: u64) -> Result<SetEntry, ParseError
     let mut entry = SetEntry::default();
     for (col, field) in cols.iter().zip(&fields) {
         match *col {
+            Column::Size if field.is_empty() => {}
             Column::Size => {
                 let size = std::str::from_utf8(field)
                     .ok()
@@ -130,6 +131,7 @@ fn row(cols: &[Column], line: &[u8], lineno: u64) -> Result<SetEntry, ParseError
                     })?;
                 entry.size = Some(size);
             }
+            Column::Digest(_) if field.is_empty() => {}
             Column::Digest(algo) => {
                 let (found, digest) =
                     digest_token(field).map_err(|m| ParseError::new(lineno, m))?;
@@ -152,6 +154,9 @@ fn row(cols: &[Column], line: &[u8], lineno: u64) -> Result<SetEntry, ParseError
             }
             Column::FileName => {}
         }
+    }
+    if entry.is_empty() {
+        return Err(ParseError::new(lineno, "no digest in this row"));
     }
     Ok(entry)
 }

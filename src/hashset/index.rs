@@ -798,6 +798,8 @@ mod tests {
             sha256: String::new(),
             counts: SetCounts::default(),
             sources: Vec::new(),
+            imported: String::new(),
+            imported_by: String::new(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod category;
 pub mod csvsets;
 pub mod digest_list;
 pub mod encase;
+pub mod export;
 pub mod hashdeep;
 pub mod index;
 pub mod rdsv3;
@@ -163,6 +164,12 @@ pub struct SetInfo {
     pub counts: SetCounts,
     /// The source files the set was built from.
     pub sources: Vec<SourceInfo>,
+    /// When the set was imported (RFC 3339 UTC).
+    #[serde(default)]
+    pub imported: String,
+    /// The hashsweep version that imported it.
+    #[serde(default)]
+    pub imported_by: String,
 }
 
 /// The interface between the matcher and a set, whatever its storage.
@@ -379,6 +386,7 @@ pub fn import(
     name: Option<&str>,
     role: Role,
     lenient: bool,
+    expect: Option<FormatName>,
     tmp_dir: Option<PathBuf>,
     out: &mut (impl std::io::Write + std::io::Seek),
 ) -> Result<Imported> {
@@ -398,6 +406,17 @@ pub fn import(
         let outcome = read_file(path, lenient, &mut push)?;
         if let Some(e) = io_failure.take() {
             return Err(Error::io(path, e));
+        }
+        if let Some(want) = expect.filter(|w| !w.matches(&outcome.source.format)) {
+            return Err(Error::HashSet {
+                path: path.clone(),
+                line: 0,
+                message: format!(
+                    "detected format {}, not the {} given with --format",
+                    outcome.source.format,
+                    want.as_str()
+                ),
+            });
         }
         problems.extend(outcome.problems);
         sources.push(outcome.source);
@@ -427,6 +446,8 @@ pub fn import(
             ..SetCounts::default()
         },
         sources,
+        imported: crate::audit::now(),
+        imported_by: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
     };
     let info = builder.write(info, out).map_err(|e| Error::io(first, e))?;
     if info.counts.entries == 0 {
@@ -463,6 +484,7 @@ pub fn open(path: &Path, name: Option<&str>, role: Option<Role>) -> Result<index
             role.unwrap_or(Role::Alert),
             false,
             None,
+            None,
             &mut out,
         )?;
         let mut set = index::IndexSet::from_vec(out.into_inner()).map_err(|m| Error::HashSet {
@@ -476,6 +498,112 @@ pub fn open(path: &Path, name: Option<&str>, role: Option<Role>) -> Result<index
     };
     set.rename(name, role);
     Ok(set)
+}
+
+/// A format named with `hashset import --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatName {
+    /// NSRL RDS 2.x / 1.5 text, plain or zipped.
+    Nsrl,
+    /// NSRL RDSv3 SQLite.
+    Rdsv3,
+    /// Project VIC / CAID VICS JSON.
+    Vics,
+    /// INTERPOL ICSE CSV.
+    Icse,
+    /// HashKeeper `.hsh`.
+    Hashkeeper,
+    /// EnCase `.hash`.
+    Encase,
+    /// hashdeep.
+    Hashdeep,
+    /// md5sum/sha1sum/sha256sum, BSD tags, md5deep.
+    Md5sum,
+    /// One digest per line.
+    Plain,
+}
+
+impl FormatName {
+    /// Every name, as given on the command line.
+    pub const ALL: [(&'static str, FormatName); 9] = [
+        ("nsrl", FormatName::Nsrl),
+        ("rdsv3", FormatName::Rdsv3),
+        ("vics", FormatName::Vics),
+        ("icse", FormatName::Icse),
+        ("hashkeeper", FormatName::Hashkeeper),
+        ("encase", FormatName::Encase),
+        ("hashdeep", FormatName::Hashdeep),
+        ("md5sum", FormatName::Md5sum),
+        ("plain", FormatName::Plain),
+    ];
+
+    /// Parses a command-line name.
+    pub fn parse(name: &str) -> Option<FormatName> {
+        FormatName::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+
+    /// The command-line name.
+    pub fn as_str(self) -> &'static str {
+        FormatName::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// Whether a detected format (as in [`SourceInfo::format`]) is this one.
+    pub fn matches(self, detected: &str) -> bool {
+        let prefixes: &[&str] = match self {
+            FormatName::Nsrl => &["nsrl-rds-"],
+            FormatName::Rdsv3 => &["nsrl-rdsv3"],
+            FormatName::Vics => &["vics-"],
+            FormatName::Icse => &["icse"],
+            FormatName::Hashkeeper => &["hashkeeper"],
+            FormatName::Encase => &["encase"],
+            FormatName::Hashdeep => &["hashdeep"],
+            FormatName::Md5sum => &["md5sum", "bsd-tag", "md5deep-size"],
+            FormatName::Plain => &["plain"],
+        };
+        prefixes.iter().any(|p| detected.starts_with(p))
+    }
+}
+
+/// Imports set files into an index file written atomically: to a temporary name
+/// beside `output`, synced, then renamed. On any error nothing is left behind.
+pub fn import_file(
+    paths: &[PathBuf],
+    name: Option<&str>,
+    role: Role,
+    lenient: bool,
+    expect: Option<FormatName>,
+    output: &Path,
+) -> Result<Imported> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".hashsweep-import-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let (file, tmp_path) = tmp.into_parts();
+    let mut w = file;
+    let imported = import(
+        paths,
+        name,
+        role,
+        lenient,
+        expect,
+        Some(dir.to_path_buf()),
+        &mut w,
+    )?;
+    w.sync_all().map_err(|e| Error::io(output, e))?;
+    tmp_path
+        .persist(output)
+        .map_err(|e| Error::io(output, e.error))?;
+    Ok(imported)
 }
 
 /// The default name of a set: its file name without the last extension.
@@ -499,6 +627,8 @@ mod tests {
             sha256: String::new(),
             counts: SetCounts::default(),
             sources: Vec::new(),
+            imported: String::new(),
+            imported_by: String::new(),
         }
     }
 
