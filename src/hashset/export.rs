@@ -59,7 +59,8 @@ pub fn export(set: &IndexSet, format: ExportFormat, out: &mut impl Write) -> io:
 
 fn plain(set: &IndexSet, out: &mut impl Write) -> io::Result<u64> {
     let mut n = 0;
-    let pick: [fn(&SetEntry) -> Option<Vec<u8>>; 3] = [
+    type Pick = fn(&SetEntry) -> Option<Vec<u8>>;
+    let pick: [Pick; 3] = [
         |e| e.md5.map(|d| d.to_vec()),
         |e| e.sha1.map(|d| d.to_vec()),
         |e| e.sha256.map(|d| d.to_vec()),
