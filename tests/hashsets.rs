@@ -214,7 +214,18 @@ fn shared_samples_import_with_known_counts() {
     }
     let tmp = tempfile::tempdir().unwrap();
     // file, lenient, format, records, entries, md5, sha1, sha256, empty digests dropped
-    let expected: &[(&str, bool, &str, u64, u64, u64, u64, u64, u64)] = &[
+    type Expected = (
+        &'static str,
+        bool,
+        &'static str,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+    );
+    let expected: &[Expected] = &[
         (
             "hashdeep-sample-hashes_hashdeep.txt",
             false,
