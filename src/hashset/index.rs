@@ -15,16 +15,23 @@
 //! | ... | | sections, each starting at a multiple of 8 |
 //!
 //! Sections:
-//! - **entries**: one fixed-width record per distinct entry: the digests the set
-//!   carries (MD5 16, SHA-1 20, SHA-256 32 bytes, in that order, zero when the
-//!   entry lacks one), size (u64), flags (u8: 1 MD5, 2 SHA-1, 4 SHA-256, 8 size,
-//!   16 category), category scheme (u8) and value (u8). Entries carrying the
-//!   *primary* digest (the first of MD5, SHA-1, SHA-256 the set has) come first,
-//!   sorted by it, so the table is its own index for that digest.
+//! - **entries**: one fixed-width record per entry: the digests the set carries
+//!   (MD5 16, SHA-1 20, SHA-256 32 bytes, in that order, zero when the entry lacks
+//!   one), size (u64), flags (u8: 1 MD5, 2 SHA-1, 4 SHA-256, 8 size, 16
+//!   category), category scheme (u8) and value (u8). Flags 0 marks an empty slot.
 //! - **secondary indexes**, one per other digest type: records of the digest and
-//!   the entry number (u32, big-endian), sorted.
-//! - **fan-out tables**, one per searchable array: 2^k + 1 u32, where bucket b
-//!   holds the records whose digest starts with the k-bit prefix b.
+//!   the entry's slot (u32, big-endian; `FFFFFFFF` marks an empty slot).
+//!
+//! Every searchable array is *slotted*: with m home slots (about 1.25 per
+//! record), a digest's home is `floor(first 8 bytes as a number x m / 2^64)`.
+//! Records are in digest order, each at its home or, when that is taken, at the
+//! first free slot after the record before it. So every slot from a record's home
+//! to the record itself is occupied, and a lookup reads from the digest's home
+//! forward until it meets an empty slot or a larger digest: one random memory
+//! access and a short scan, whatever the size of the set. The entry table is
+//! slotted by its *primary* digest (the first of MD5, SHA-1, SHA-256 the set
+//! has); entries without it follow the slotted region and are found through the
+//! secondary indexes.
 //!
 //! Building sorts externally ([`super::sorter`]), so memory stays bounded
 //! whatever the size of the set; the file is written under a temporary name and
@@ -37,7 +44,7 @@ use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The first 8 bytes of an index.
@@ -45,6 +52,10 @@ pub const MAGIC: &[u8; 8] = b"HSWPHSX\0";
 /// The format version written.
 pub const VERSION: u32 = 1;
 const FIXED: usize = 64;
+/// Records per home slot, as a fraction: 4/5 leaves one slot in five free.
+const LOAD: (u64, u64) = (4, 5);
+/// The slot id marking an empty secondary-index slot.
+const EMPTY_ID: u32 = u32::MAX;
 /// Sort record: presence byte + digest for each algorithm, size, category.
 const KEY: usize = 1 + 16 + 1 + 20 + 1 + 32 + 1 + 8 + 2;
 const ALGOS: [Algo; 3] = [Algo::Md5, Algo::Sha1, Algo::Sha256];
@@ -62,16 +73,16 @@ fn dlen(a: Algo) -> usize {
 pub struct Section {
     /// Byte offset in the file.
     pub offset: u64,
-    /// Records.
-    pub count: u64,
+    /// Record positions in the slotted (searchable) region.
+    pub slots: u64,
+    /// Record positions in all, the slotted region and what follows it.
+    pub positions: u64,
+    /// Home slots: the digest's home is its first 8 bytes scaled to `homes`.
+    pub homes: u64,
     /// Bytes per record.
     pub record: u64,
     /// Offset of the record's digest inside it.
     pub key_at: u64,
-    /// Fan-out prefix bits.
-    pub fanout_bits: u32,
-    /// Byte offset of the fan-out table.
-    pub fanout_offset: u64,
 }
 
 /// Where everything is.
@@ -167,6 +178,8 @@ pub struct Builder {
     memory: usize,
     tmp_dir: Option<PathBuf>,
     present: [bool; 3],
+    /// Entries kept that carry each digest (before duplicates are merged).
+    kept_with: [u64; 3],
     empty_dropped: u64,
     kept: u64,
 }
@@ -180,6 +193,7 @@ impl Builder {
             memory,
             tmp_dir,
             present: [false; 3],
+            kept_with: [0; 3],
             empty_dropped: 0,
             kept: 0,
         }
@@ -209,9 +223,13 @@ impl Builder {
         if e.is_empty() {
             return Ok(());
         }
-        self.present[0] |= e.md5.is_some();
-        self.present[1] |= e.sha1.is_some();
-        self.present[2] |= e.sha256.is_some();
+        for (i, has) in [e.md5.is_some(), e.sha1.is_some(), e.sha256.is_some()]
+            .into_iter()
+            .enumerate()
+        {
+            self.present[i] |= has;
+            self.kept_with[i] += u64::from(has);
+        }
         self.kept += 1;
         self.entries.push(key_of(&e))
     }
@@ -238,7 +256,8 @@ impl Builder {
                 .sum()
         };
 
-        // Pass 1: distinct entries in key order -> entry table (temp) + secondary pairs.
+        // Pass 1: distinct entries in key order -> slotted entry table (temp file)
+        // and (digest, slot) pairs for the secondary indexes.
         let tmp = |dir: &Option<PathBuf>| match dir {
             Some(d) => tempfile::tempfile_in(d),
             None => tempfile::tempfile(),
@@ -248,7 +267,10 @@ impl Builder {
             .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
         let mut sec2: Option<Sorter<36>> = (primary != Algo::Sha256 && self.present[2])
             .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
-        let (mut n, mut n_primary) = (0u64, 0u64);
+        let primary_at = ALGOS.iter().position(|a| *a == primary).expect("primary");
+        let homes = homes_for(self.kept_with[primary_at]);
+        let mut placer = Placer::new(homes, record);
+        let mut n = 0u64;
         let mut counts = [0u64; 3];
         let mut rec = vec![0u8; record];
         self.entries.finish(|k| {
@@ -277,17 +299,18 @@ impl Builder {
             }
             rec[digest_bytes + 8] = flags;
             rec[digest_bytes + 9..digest_bytes + 11].copy_from_slice(&encode_category(e.category));
-            table.write_all(&rec)?;
-            let has_primary = match primary {
-                Algo::Md5 => e.md5.is_some(),
-                Algo::Sha1 => e.sha1.is_some(),
-                Algo::Sha256 => e.sha256.is_some(),
+            let has_primary =
+                flags & (1 << ALGOS.iter().position(|a| *a == primary).expect("primary")) != 0;
+            let key_at = col_at(primary);
+            let slot = if has_primary {
+                placer.place(&mut table, &rec[key_at..key_at + dlen(primary)], &rec)?
+            } else {
+                placer.append(&mut table, &rec)?
             };
-            if has_primary {
-                n_primary += 1;
-            }
-            let id =
-                u32::try_from(n).map_err(|_| io::Error::other("more than 4 billion entries"))?;
+            let id = u32::try_from(slot)
+                .ok()
+                .filter(|id| *id != EMPTY_ID)
+                .ok_or_else(|| io::Error::other("more than 4 billion entries"))?;
             if let (Some(s), Some(d)) = (sec1.as_mut(), e.sha1) {
                 let mut r = [0u8; 24];
                 r[..20].copy_from_slice(&d);
@@ -303,17 +326,18 @@ impl Builder {
             n += 1;
             Ok(())
         })?;
-        let mut table = table.into_inner().map_err(|e| e.into_error())?;
+        let table_section = placer.section(record, col_at(primary));
+        let table = table.into_inner().map_err(|e| e.into_error())?;
 
-        // Pass 2: secondary indexes to temp files.
-        let mut parts: Vec<(Algo, File, u64, usize)> = Vec::new();
+        // Pass 2: slotted secondary indexes, to temp files.
+        let mut parts: Vec<(Algo, File, Section)> = Vec::new();
         if let Some(s) = sec1 {
-            let (f, c) = drain(s, tmp(&self.tmp_dir)?)?;
-            parts.push((Algo::Sha1, f, c, 24));
+            let (f, sec) = slot_secondary(s, counts[1], 20, tmp(&self.tmp_dir)?)?;
+            parts.push((Algo::Sha1, f, sec));
         }
         if let Some(s) = sec2 {
-            let (f, c) = drain(s, tmp(&self.tmp_dir)?)?;
-            parts.push((Algo::Sha256, f, c, 36));
+            let (f, sec) = slot_secondary(s, counts[2], 32, tmp(&self.tmp_dir)?)?;
+            parts.push((Algo::Sha256, f, sec));
         }
 
         // Counts.
@@ -324,81 +348,43 @@ impl Builder {
         info.counts.empty_file_digests_dropped = self.empty_dropped;
         info.counts.duplicates = self.kept - n;
 
-        // Layout: header, metadata, then fan-outs and sections, 8-aligned.
-        let bits = |count: u64| -> u32 {
-            (64 - count.max(1).leading_zeros())
-                .saturating_sub(3)
-                .min(24)
-        };
-        let mut plan: Vec<(Section, Option<(Algo, usize)>)> = Vec::new();
-        let table_bits = bits(n_primary);
-        plan.push((
-            Section {
-                offset: 0,
-                count: n_primary,
-                record: record as u64,
-                key_at: col_at(primary) as u64,
-                fanout_bits: table_bits,
-                fanout_offset: 0,
-            },
-            None,
-        ));
-        for (algo, _, count, rsize) in &parts {
-            plan.push((
-                Section {
-                    offset: 0,
-                    count: *count,
-                    record: *rsize as u64,
-                    key_at: 0,
-                    fanout_bits: bits(*count),
-                    fanout_offset: 0,
-                },
-                Some((*algo, *rsize)),
-            ));
-        }
+        // Layout: header, metadata, then each section 8-aligned. The metadata
+        // holds the offsets and its length moves them: iterate to a fixed point.
         let mut layout = Layout {
             entries: n,
             columns: columns.iter().map(|a| algo_name(*a)).collect(),
             primary: algo_name(primary),
-            table: plan[0].0.clone(),
-            indexes: Vec::new(),
-        };
-        // Metadata length depends on offsets, which depend on its length: iterate to a fixed point.
-        let mut meta_len = 0usize;
-        let sizes: Vec<u64> = std::iter::once(n * record as u64)
-            .chain(parts.iter().map(|p| p.2 * p.3 as u64))
-            .collect();
-        for _ in 0..4 {
-            let mut at = align8((FIXED + meta_len) as u64);
-            for (i, (sec, _)) in plan.iter_mut().enumerate() {
-                sec.fanout_offset = at;
-                at = align8(at + 4 * ((1u64 << sec.fanout_bits) + 1));
-                sec.offset = at;
-                at = align8(at + sizes[i]);
-            }
-            layout.table = plan[0].0.clone();
-            layout.indexes = plan[1..]
+            table: table_section,
+            indexes: parts
                 .iter()
-                .map(|(s, a)| (algo_name(a.expect("secondary").0), s.clone()))
-                .collect();
-            let text = serde_json::to_vec(&Meta {
+                .map(|(a, _, sec)| (algo_name(*a), sec.clone()))
+                .collect(),
+        };
+        let mut meta_len = 0usize;
+        let mut meta = Vec::new();
+        for _ in 0..8 {
+            let mut at = align8((FIXED + meta_len) as u64);
+            layout.table.offset = at;
+            at = align8(at + layout.table.positions * layout.table.record);
+            for (_, sec) in layout.indexes.iter_mut() {
+                sec.offset = at;
+                at = align8(at + sec.positions * sec.record);
+            }
+            meta = serde_json::to_vec(&Meta {
                 info: info.clone(),
                 layout: layout.clone(),
             })
             .map_err(io::Error::other)?;
-            if text.len() == meta_len {
+            if meta.len() == meta_len {
                 break;
             }
-            meta_len = text.len();
+            meta_len = meta.len();
         }
-        let meta = serde_json::to_vec(&Meta {
-            info: info.clone(),
-            layout: layout.clone(),
-        })
-        .map_err(io::Error::other)?;
-        assert_eq!(meta.len(), meta_len, "metadata length settles");
+        if meta.len() != meta_len {
+            return Err(io::Error::other("index metadata length did not settle"));
+        }
 
-        // Write: fixed header (checksum later), metadata, then each fan-out and section.
+        // Write: fixed header (checksum last), metadata, sections.
         let mut w = HashingWriter {
             inner: BufWriter::with_capacity(1 << 20, &mut *out),
             hasher: Sha256::new(),
@@ -412,18 +398,22 @@ impl Builder {
         w.write_all(&fixed)?;
         w.hashing = true;
         w.write_all(&meta)?;
-        table.seek(SeekFrom::Start(0))?;
-        let mut sources: Vec<File> = vec![table];
-        sources.extend(parts.into_iter().map(|p| p.1));
-        for ((sec, _), mut src) in plan.iter().zip(sources) {
-            w.pad_to(sec.fanout_offset)?;
-            let fanout = fanout_of(&mut src, sec)?;
-            for v in &fanout {
-                w.write_all(&v.to_le_bytes())?;
-            }
+        let sections: Vec<(&Section, File)> = std::iter::once((&layout.table, table))
+            .chain(
+                layout
+                    .indexes
+                    .iter()
+                    .map(|(_, s)| s)
+                    .zip(parts.into_iter().map(|p| p.1)),
+            )
+            .collect();
+        for (sec, mut src) in sections {
             w.pad_to(sec.offset)?;
             src.seek(SeekFrom::Start(0))?;
-            io::copy(&mut BufReader::with_capacity(1 << 20, src), &mut w)?;
+            let copied = io::copy(&mut BufReader::with_capacity(1 << 20, src), &mut w)?;
+            if copied != sec.positions * sec.record {
+                return Err(io::Error::other("index section size mismatch"));
+            }
         }
         w.pad_to(align8(w.pos))?;
         let digest: [u8; 32] = w.hasher.finalize().into();
@@ -434,6 +424,83 @@ impl Builder {
         info.sha256 = crate::digest::to_hex(&digest);
         Ok(info)
     }
+}
+
+/// Home slots for `records` records.
+fn homes_for(records: u64) -> u64 {
+    (records * LOAD.1 / LOAD.0).max(1)
+}
+
+/// The home slot of a digest among `homes` slots.
+fn home(digest: &[u8], homes: u64) -> u64 {
+    let lead = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    ((u128::from(lead) * u128::from(homes)) >> 64) as u64
+}
+
+/// Writes records in digest order into their slots, filling gaps with empty records.
+struct Placer {
+    homes: u64,
+    next: u64,
+    slots: Option<u64>,
+    empty: Vec<u8>,
+}
+
+impl Placer {
+    fn new(homes: u64, record: usize) -> Placer {
+        Placer {
+            homes,
+            next: 0,
+            slots: None,
+            empty: vec![0u8; record],
+        }
+    }
+
+    /// Places a record whose digest is `key`; returns its slot.
+    fn place(&mut self, w: &mut impl Write, key: &[u8], rec: &[u8]) -> io::Result<u64> {
+        debug_assert!(self.slots.is_none(), "slotted records come first");
+        let slot = home(key, self.homes).max(self.next);
+        while self.next < slot {
+            w.write_all(&self.empty)?;
+            self.next += 1;
+        }
+        w.write_all(rec)?;
+        self.next += 1;
+        Ok(slot)
+    }
+
+    /// Appends a record after the slotted region; returns its position.
+    fn append(&mut self, w: &mut impl Write, rec: &[u8]) -> io::Result<u64> {
+        self.slots.get_or_insert(self.next);
+        w.write_all(rec)?;
+        self.next += 1;
+        Ok(self.next - 1)
+    }
+
+    fn section(&self, record: usize, key_at: usize) -> Section {
+        Section {
+            offset: 0,
+            slots: self.slots.unwrap_or(self.next),
+            positions: self.next,
+            homes: self.homes,
+            record: record as u64,
+            key_at: key_at as u64,
+        }
+    }
+}
+
+/// Drains sorted (digest, slot) pairs into a slotted secondary index file.
+fn slot_secondary<const N: usize>(
+    s: Sorter<N>,
+    count: u64,
+    dlen: usize,
+    file: File,
+) -> io::Result<(File, Section)> {
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut placer = Placer::new(homes_for(count), N);
+    placer.empty[dlen..].copy_from_slice(&EMPTY_ID.to_be_bytes());
+    s.finish(|r| placer.place(&mut w, &r[..dlen], r).map(|_| ()))?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    Ok((f, placer.section(N, 0)))
 }
 
 /// Builds an index in memory from entries (raw set files given to `scan`, tests).
@@ -455,46 +522,6 @@ pub const SORT_MEMORY: usize = 768 << 20;
 
 fn align8(x: u64) -> u64 {
     (x + 7) & !7
-}
-
-fn drain<const N: usize>(s: Sorter<N>, file: File) -> io::Result<(File, u64)> {
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let mut count = 0u64;
-    s.finish(|r| {
-        count += 1;
-        w.write_all(r)
-    })?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    Ok((f, count))
-}
-
-/// Reads the sorted records of `sec` from `src` (from its start) and counts them per prefix bucket.
-fn fanout_of(src: &mut File, sec: &Section) -> io::Result<Vec<u32>> {
-    let buckets = 1usize << sec.fanout_bits;
-    let mut starts = vec![0u32; buckets + 1];
-    src.seek(SeekFrom::Start(0))?;
-    let mut r = BufReader::with_capacity(1 << 20, src);
-    let mut rec = vec![0u8; sec.record as usize];
-    let mut counts = vec![0u32; buckets];
-    for _ in 0..sec.count {
-        r.read_exact(&mut rec)?;
-        counts[prefix(&rec[sec.key_at as usize..], sec.fanout_bits)] += 1;
-    }
-    let mut acc = 0u32;
-    for (b, c) in counts.iter().enumerate() {
-        starts[b] = acc;
-        acc += c;
-    }
-    starts[buckets] = acc;
-    Ok(starts)
-}
-
-fn prefix(digest: &[u8], bits: u32) -> usize {
-    if bits == 0 {
-        return 0;
-    }
-    let top = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    (top >> (32 - bits)) as usize
 }
 
 struct HashingWriter<W: Write> {
@@ -624,19 +651,28 @@ impl IndexSet {
                     .ok_or_else(|| format!("unknown index {n}"))
             })
             .collect::<Result<_, _>>()?;
-        let check = |s: &Section, len: u64| -> Result<(), String> {
-            let fan_end = s.fanout_offset + 4 * ((1u64 << s.fanout_bits) + 1);
-            if s.offset + len > bytes.len() as u64
-                || fan_end > bytes.len() as u64
-                || s.fanout_bits > 24
+        let check = |s: &Section| -> Result<(), String> {
+            let end = s
+                .offset
+                .checked_add(s.positions.checked_mul(s.record).ok_or("corrupt index")?);
+            if end.is_none_or(|e| e > bytes.len() as u64)
+                || s.slots > s.positions
+                || s.homes == 0
+                || s.record == 0
             {
                 return Err("truncated or corrupt index (a section lies outside the file)".into());
             }
             Ok(())
         };
-        check(&layout.table, layout.entries * record as u64)?;
-        for (_, s) in &secondary {
-            check(s, s.count * s.record)?;
+        check(&layout.table)?;
+        if layout.table.record != record as u64 {
+            return Err("corrupt index (entry record size)".into());
+        }
+        for (a, s) in &secondary {
+            check(s)?;
+            if s.record != dlen(*a) as u64 + 4 {
+                return Err("corrupt index (secondary record size)".into());
+            }
         }
         let mut info = meta.info;
         info.sha256 = crate::digest::to_hex(&bytes[24..56]);
@@ -718,42 +754,43 @@ impl IndexSet {
 
     /// Every entry, in table order.
     pub fn entries(&self) -> impl Iterator<Item = SetEntry> + '_ {
-        (0..self.layout.entries).map(|i| self.entry(i))
+        (0..self.layout.table.positions)
+            .filter(|&i| self.flags(i) != 0)
+            .map(|i| self.entry(i))
     }
 
-    /// Record numbers in `sec` whose digest equals `digest`.
-    fn search(&self, sec: &Section, digest: &[u8]) -> std::ops::Range<u64> {
-        let fan = sec.fanout_offset as usize;
-        let b = prefix(digest, sec.fanout_bits);
-        let read = |i: usize| {
-            u64::from(u32::from_le_bytes(
-                self.bytes[fan + 4 * i..fan + 4 * i + 4]
-                    .try_into()
-                    .expect("4"),
-            ))
-        };
-        let (mut lo, mut hi) = (read(b), read(b + 1));
-        let key_at = sec.offset as usize + sec.key_at as usize;
+    fn flags(&self, i: u64) -> u8 {
+        let at = self.layout.table.offset as usize + i as usize * self.record;
+        self.bytes[at + self.digest_bytes + 8]
+    }
+
+    /// Calls `hit` with each record of the slotted region of `sec` whose digest
+    /// equals `digest`: reads from the digest's home slot forward until an empty
+    /// slot (`empty` says which) or a larger digest.
+    fn search(
+        &self,
+        sec: &Section,
+        digest: &[u8],
+        empty: impl Fn(&[u8]) -> bool,
+        mut hit: impl FnMut(u64, &[u8]),
+    ) {
         let rec = sec.record as usize;
-        let key = |i: u64| {
-            &self.bytes[key_at + i as usize * rec..key_at + i as usize * rec + digest.len()]
-        };
-        // Lower bound.
-        let end = hi;
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if key(mid) < digest {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+        let base = sec.offset as usize;
+        let key_at = sec.key_at as usize;
+        let mut i = home(digest, sec.homes);
+        while i < sec.slots {
+            let at = base + i as usize * rec;
+            let r = &self.bytes[at..at + rec];
+            if empty(r) {
+                return;
             }
+            match r[key_at..key_at + digest.len()].cmp(digest) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => hit(i, r),
+                std::cmp::Ordering::Greater => return,
+            }
+            i += 1;
         }
-        let start = lo;
-        let mut stop = start;
-        while stop < end && key(stop) == digest {
-            stop += 1;
-        }
-        start..stop
     }
 }
 
@@ -766,20 +803,32 @@ impl HashSetLookup for IndexSet {
         if digest.len() != dlen(algo) {
             return;
         }
+        let table = &self.layout.table;
         if algo == self.primary {
-            for i in self.search(&self.layout.table, digest) {
-                out.push(self.entry(i));
-            }
+            let flags_at = self.digest_bytes + 8;
+            self.search(
+                table,
+                digest,
+                |r| r[flags_at] == 0,
+                |i, _| out.push(self.entry(i)),
+            );
             return;
         }
         let Some((_, sec)) = self.secondary.iter().find(|(a, _)| *a == algo) else {
             return;
         };
         let id_at = dlen(algo);
-        for i in self.search(sec, digest) {
-            let at = sec.offset as usize + i as usize * sec.record as usize + id_at;
-            let id = u32::from_be_bytes(self.bytes[at..at + 4].try_into().expect("4"));
-            out.push(self.entry(u64::from(id)));
+        let is_empty = |r: &[u8]| r[id_at..id_at + 4] == EMPTY_ID.to_be_bytes();
+        let mut ids = Vec::new();
+        self.search(sec, digest, is_empty, |_, r| {
+            ids.push(u32::from_be_bytes(
+                r[id_at..id_at + 4].try_into().expect("4"),
+            ));
+        });
+        for id in ids {
+            if u64::from(id) < table.positions && self.flags(u64::from(id)) != 0 {
+                out.push(self.entry(u64::from(id)));
+            }
         }
     }
 }

@@ -84,6 +84,7 @@ impl<const N: usize> Sorter<N> {
             return Ok(duplicates);
         }
         self.spill()?;
+        self.buf = Vec::new(); // give the run buffer back before merging
         duplicates += self.duplicates;
         let mut readers: Vec<BufReader<File>> = self
             .runs
