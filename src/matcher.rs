@@ -95,13 +95,22 @@ impl Matcher {
         let mut severity = u16::MAX;
         let mut matched_on: Vec<&str> = Vec::new();
         let mut conflicts: Vec<String> = Vec::new();
+        let queries: Vec<(Algo, &[u8])> = ALGOS
+            .iter()
+            .filter_map(|a| file_digest(d, *a).map(|fd| (*a, fd)))
+            .collect();
+        // Every set's first memory access is requested before any is waited for.
+        for set in &self.sets {
+            for (algo, digest) in &queries {
+                set.prefetch(*algo, digest);
+            }
+        }
+        let mut found = Vec::new();
         for (i, set) in self.sets.iter().enumerate() {
             scratch.clear();
-            for algo in ALGOS {
-                if let Some(fd) = file_digest(d, algo) {
-                    set.find(algo, fd, scratch);
-                }
-            }
+            found.clear();
+            set.find_batch(&queries, &mut found);
+            scratch.extend(found.iter().map(|(_, e)| *e));
             if scratch.is_empty() {
                 continue;
             }

@@ -426,6 +426,20 @@ impl Builder {
     }
 }
 
+/// Asks the CPU to start loading the cache line holding `bytes[0]`.
+#[inline]
+fn prefetch_read(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; the pointer is valid (from a live slice).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            bytes.as_ptr().cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// Home slots for `records` records.
 fn homes_for(records: u64) -> u64 {
     (records * LOAD.1 / LOAD.0).max(1)
@@ -799,6 +813,69 @@ impl HashSetLookup for IndexSet {
         &self.info
     }
 
+    fn prefetch(&self, algo: Algo, digest: &[u8]) {
+        if digest.len() != dlen(algo) {
+            return;
+        }
+        let sec = if algo == self.primary {
+            &self.layout.table
+        } else {
+            match self.secondary.iter().find(|(a, _)| *a == algo) {
+                Some((_, s)) => s,
+                None => return,
+            }
+        };
+        let i = home(digest, sec.homes);
+        if i < sec.slots {
+            let at = sec.offset as usize + i as usize * sec.record as usize;
+            prefetch_read(&self.bytes[at..]);
+        }
+    }
+
+    /// All home slots are requested first, then each query is resolved; the
+    /// entries that secondary-index hits point to are requested before any is read.
+    fn find_batch(&self, queries: &[(Algo, &[u8])], out: &mut Vec<(usize, SetEntry)>) {
+        for (algo, digest) in queries {
+            self.prefetch(*algo, digest);
+        }
+        let mut pending: Vec<(usize, u64)> = Vec::new();
+        let table = &self.layout.table;
+        for (q, (algo, digest)) in queries.iter().enumerate() {
+            if digest.len() != dlen(*algo) {
+                continue;
+            }
+            if *algo == self.primary {
+                let flags_at = self.digest_bytes + 8;
+                self.search(
+                    table,
+                    digest,
+                    |r| r[flags_at] == 0,
+                    |i, _| out.push((q, self.entry(i))),
+                );
+                continue;
+            }
+            let Some((_, sec)) = self.secondary.iter().find(|(a, _)| a == algo) else {
+                continue;
+            };
+            let id_at = dlen(*algo);
+            let is_empty = |r: &[u8]| r[id_at..id_at + 4] == EMPTY_ID.to_be_bytes();
+            self.search(sec, digest, is_empty, |_, r| {
+                let id = u64::from(u32::from_be_bytes(
+                    r[id_at..id_at + 4].try_into().expect("4"),
+                ));
+                if id < table.positions {
+                    prefetch_read(&self.bytes[table.offset as usize + id as usize * self.record..]);
+                    pending.push((q, id));
+                }
+            });
+        }
+        for (q, id) in pending {
+            if self.flags(id) != 0 {
+                out.push((q, self.entry(id)));
+            }
+        }
+    }
+
     fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>) {
         if digest.len() != dlen(algo) {
             return;
@@ -925,6 +1002,33 @@ mod tests {
                     }
                 }
             }
+            // The batched lookup returns exactly what single lookups return.
+            let queries: Vec<(Algo, Vec<u8>)> = entries[..300]
+                .iter()
+                .flat_map(|e| {
+                    [
+                        e.md5.map(|d| (Algo::Md5, d.to_vec())),
+                        e.sha1.map(|d| (Algo::Sha1, d.to_vec())),
+                        e.sha256.map(|d| (Algo::Sha256, d.to_vec())),
+                        Some((Algo::Sha1, pseudo(7, 7)[..20].to_vec())),
+                    ]
+                })
+                .flatten()
+                .collect();
+            let refs: Vec<(Algo, &[u8])> = queries.iter().map(|(a, d)| (*a, &d[..])).collect();
+            let mut batch = Vec::new();
+            set.find_batch(&refs, &mut batch);
+            let mut single = Vec::new();
+            for (q, (a, d)) in refs.iter().enumerate() {
+                let mut one = Vec::new();
+                set.find(*a, d, &mut one);
+                single.extend(one.into_iter().map(|e| (q, e)));
+            }
+            batch.sort();
+            single.sort();
+            assert_eq!(batch, single);
+            assert!(batch.len() > 300);
+
             let mut out = Vec::new();
             for i in 0..2000 {
                 let d = pseudo(i, 99);

@@ -178,6 +178,21 @@ pub trait HashSetLookup: Send + Sync {
     fn info(&self) -> &SetInfo;
     /// Appends to `out` every entry that carries `digest` as its `algo` digest.
     fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>);
+
+    /// Hints that `find(algo, digest)` is coming, so the memory it reads can be
+    /// fetched while other lookups proceed. Doing nothing is always correct.
+    fn prefetch(&self, _algo: Algo, _digest: &[u8]) {}
+
+    /// Looks up several digests, appending `(query number, entry)` for every
+    /// entry found. Implementations may overlap the memory accesses of the queries.
+    fn find_batch(&self, queries: &[(Algo, &[u8])], out: &mut Vec<(usize, SetEntry)>) {
+        let mut found = Vec::new();
+        for (i, (algo, digest)) in queries.iter().enumerate() {
+            found.clear();
+            self.find(*algo, digest, &mut found);
+            out.extend(found.iter().map(|e| (i, *e)));
+        }
+    }
 }
 
 /// A problem in a set file's content: the 1-based line (0 when the location is
