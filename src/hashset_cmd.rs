@@ -137,7 +137,7 @@ fn info(f: InfoFlags) -> ExitStatus {
     }
 }
 
-fn describe(e: &SetEntry) -> String {
+fn describe(e: &SetEntry, info: &SetInfo) -> String {
     let mut parts = Vec::new();
     if let Some(d) = e.md5 {
         parts.push(format!("md5 {}", to_hex(&d)));
@@ -153,6 +153,16 @@ fn describe(e: &SetEntry) -> String {
     }
     if let Some(c) = e.category {
         parts.push(format!("category {}", c.notation()));
+    }
+    let from: Vec<String> = info
+        .sources
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| e.sources & (1 << (*i).min(15)) != 0)
+        .map(|(_, s)| for_terminal(&s.path.display().to_string()))
+        .collect();
+    if !from.is_empty() {
+        parts.push(format!("from {}", from.join(" and ")));
     }
     parts.join(", ")
 }
@@ -188,7 +198,7 @@ fn lookup(f: LookupFlags) -> ExitStatus {
                 t.to_ascii_lowercase(),
                 for_terminal(&set.info().name),
                 set.info().role.as_str(),
-                describe(e)
+                describe(e, set.info())
             );
         }
     }

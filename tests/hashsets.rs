@@ -193,6 +193,23 @@ fn every_format_imports_with_its_pitfalls() {
         2,
         "NSRL and VICS entries for the same file are kept apart"
     );
+    // The same entry from two sources is one entry that remembers both.
+    let both = dir.join("both.hsx");
+    assert_eq!(
+        import(&[&dir.join("set.txt"), &dir.join("set.md5")], &both, &[]).0,
+        0
+    );
+    let b = IndexSet::open(&both).unwrap();
+    let a = find(&b, MD5_A);
+    assert_eq!((a.len(), a[0].sources), (1, 0b11));
+    assert_eq!(find(&b, MD5_B)[0].sources, 0b10);
+    assert_eq!(b.info().counts.duplicates, 2);
+    let (code, out, _) = hashset(&["lookup", both.to_str().unwrap(), MD5_A]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("set.txt and ") && out.contains("set.md5"),
+        "{out}"
+    );
     let (code, _, err) = import(
         &[&dir.join("set.txt")],
         &dir.join("x.hsx"),
@@ -550,6 +567,22 @@ fn malformed_inputs_fail_with_their_location_and_leave_nothing() {
             e
         }, "truncated", None),
     ];
+    // An RDSv3 row with a malformed digest is named by its row.
+    let db = dir.join("bad-rdsv3.db");
+    rdsv3(&db, false, true);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO FILE VALUES ('00', 'XYZ', 'ABC', '0', 'f', 1, 9)",
+            [],
+        )
+        .unwrap();
+    let rds = std::fs::read(&db).unwrap();
+    std::fs::remove_file(&db).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str, Option<u64>)> = cases
+        .into_iter()
+        .chain([("bad-rdsv3.db", rds, "FILE row 4", Some(2))])
+        .collect();
     for (name, data, location, lenient_entries) in cases {
         let src = dir.join(name);
         std::fs::write(&src, &data).unwrap();

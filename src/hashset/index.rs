@@ -18,7 +18,8 @@
 //! - **entries**: one fixed-width record per entry: the digests the set carries
 //!   (MD5 16, SHA-1 20, SHA-256 32 bytes, in that order, zero when the entry lacks
 //!   one), size (u64), flags (u8: 1 MD5, 2 SHA-1, 4 SHA-256, 8 size, 16
-//!   category), category scheme (u8) and value (u8). Flags 0 marks an empty slot.
+//!   category), category scheme (u8) and value (u8), and the sources that gave
+//!   the entry (u16 bit mask). Flags 0 marks an empty slot.
 //! - **secondary indexes**, one per other digest type: records of the digest and
 //!   the entry's slot (u32, big-endian; `FFFFFFFF` marks an empty slot).
 //!
@@ -52,12 +53,14 @@ pub const MAGIC: &[u8; 8] = b"HSWPHSX\0";
 /// The format version written.
 pub const VERSION: u32 = 1;
 const FIXED: usize = 64;
+/// Bytes of an entry record after its digests: size 8, flags 1, category 2, sources 2.
+const RECORD_TAIL: usize = 13;
 /// Records per home slot, as a fraction: 4/5 leaves one slot in five free.
 const LOAD: (u64, u64) = (4, 5);
 /// The slot id marking an empty secondary-index slot.
 const EMPTY_ID: u32 = u32::MAX;
 /// Sort record: presence byte + digest for each algorithm, size, category.
-const KEY: usize = 1 + 16 + 1 + 20 + 1 + 32 + 1 + 8 + 2;
+const KEY: usize = 1 + 16 + 1 + 20 + 1 + 32 + 1 + 8 + 2 + 2;
 const ALGOS: [Algo; 3] = [Algo::Md5, Algo::Sha1, Algo::Sha256];
 
 fn dlen(a: Algo) -> usize {
@@ -146,7 +149,8 @@ fn key_of(e: &SetEntry) -> [u8; KEY] {
     put(e.sha1.is_some(), &e.sha1.unwrap_or_default(), &mut k);
     put(e.sha256.is_some(), &e.sha256.unwrap_or([0; 32]), &mut k);
     put(e.size.is_some(), &e.size.unwrap_or(0).to_be_bytes(), &mut k);
-    k[KEY - 2..].copy_from_slice(&encode_category(e.category));
+    k[KEY - 4..KEY - 2].copy_from_slice(&encode_category(e.category));
+    k[KEY - 2..].copy_from_slice(&e.sources.to_be_bytes());
     k
 }
 
@@ -168,7 +172,8 @@ fn entry_of_key(k: &[u8; KEY]) -> SetEntry {
     if k[at] == 0 {
         e.size = Some(u64::from_be_bytes(k[at + 1..at + 9].try_into().expect("8")));
     }
-    e.category = decode_category([k[KEY - 2], k[KEY - 1]]);
+    e.category = decode_category([k[KEY - 4], k[KEY - 3]]);
+    e.sources = u16::from_be_bytes([k[KEY - 2], k[KEY - 1]]);
     e
 }
 
@@ -247,7 +252,7 @@ impl Builder {
             .first()
             .ok_or_else(|| io::Error::other("the set holds no digests"))?;
         let digest_bytes: usize = columns.iter().map(|a| dlen(*a)).sum();
-        let record = digest_bytes + 8 + 3;
+        let record = digest_bytes + RECORD_TAIL;
         let col_at = |a: Algo| -> usize {
             columns
                 .iter()
@@ -273,8 +278,10 @@ impl Builder {
         let mut n = 0u64;
         let mut counts = [0u64; 3];
         let mut rec = vec![0u8; record];
-        self.entries.finish(|k| {
-            let e = entry_of_key(k);
+        // Entries that differ only in their sources arrive next to each other
+        // (sources sort last): they merge into one, with every source bit kept.
+        let mut pending: Option<SetEntry> = None;
+        let mut emit = |e: SetEntry| -> io::Result<()> {
             rec.fill(0);
             let mut flags = 0u8;
             for (i, a) in ALGOS.into_iter().enumerate() {
@@ -299,6 +306,7 @@ impl Builder {
             }
             rec[digest_bytes + 8] = flags;
             rec[digest_bytes + 9..digest_bytes + 11].copy_from_slice(&encode_category(e.category));
+            rec[digest_bytes + 11..digest_bytes + 13].copy_from_slice(&e.sources.to_le_bytes());
             let has_primary =
                 flags & (1 << ALGOS.iter().position(|a| *a == primary).expect("primary")) != 0;
             let key_at = col_at(primary);
@@ -325,7 +333,22 @@ impl Builder {
             }
             n += 1;
             Ok(())
+        };
+        self.entries.finish(|k| {
+            let e = entry_of_key(k);
+            match pending.as_mut() {
+                Some(p) if p.same_content(&e) => p.sources |= e.sources,
+                _ => {
+                    if let Some(p) = pending.replace(e) {
+                        emit(p)?;
+                    }
+                }
+            }
+            Ok(())
         })?;
+        if let Some(p) = pending.take() {
+            emit(p)?;
+        }
         let table_section = placer.section(record, col_at(primary));
         let table = table.into_inner().map_err(|e| e.into_error())?;
 
@@ -654,7 +677,7 @@ impl IndexSet {
             })
             .collect();
         let digest_bytes = at;
-        let record = digest_bytes + 11;
+        let record = digest_bytes + RECORD_TAIL;
         let primary = algo_of(&layout.primary).ok_or("unknown primary digest")?;
         let secondary: Vec<(Algo, Section)> = layout
             .indexes
@@ -763,6 +786,7 @@ impl IndexSet {
         if flags & 16 != 0 {
             e.category = decode_category([r[self.digest_bytes + 9], r[self.digest_bytes + 10]]);
         }
+        e.sources = u16::from_le_bytes([r[self.digest_bytes + 11], r[self.digest_bytes + 12]]);
         e
     }
 

@@ -73,6 +73,9 @@ pub struct SetEntry {
     pub size: Option<u64>,
     /// Category in the source's scheme.
     pub category: Option<Category>,
+    /// Which source files of the set gave this entry: bit i for the i-th input
+    /// of the import (bit 15 for the 16th and any later one); 0 when unknown.
+    pub sources: u16,
 }
 
 impl SetEntry {
@@ -88,6 +91,17 @@ impl SetEntry {
     /// Whether the entry carries no digest at all.
     pub fn is_empty(&self) -> bool {
         self.md5.is_none() && self.sha1.is_none() && self.sha256.is_none()
+    }
+
+    /// Whether two entries say the same thing, whichever sources gave them.
+    pub fn same_content(&self, other: &SetEntry) -> bool {
+        SetEntry {
+            sources: 0,
+            ..*self
+        } == SetEntry {
+            sources: 0,
+            ..*other
+        }
     }
 }
 
@@ -410,8 +424,10 @@ pub fn import(
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     let mut io_failure: Option<std::io::Error> = None;
-    for path in paths {
-        let mut push = |e| {
+    for (number, path) in paths.iter().enumerate() {
+        let bit = 1u16 << number.min(15);
+        let mut push = |mut e: SetEntry| {
+            e.sources = bit;
             if io_failure.is_none() {
                 if let Err(err) = builder.push(e) {
                     io_failure = Some(err);
