@@ -210,21 +210,11 @@ impl Matcher {
 mod tests {
     use super::*;
     use crate::digest::MultiHasher;
-    use crate::hashset::{index, Category, SetCounts, SetInfo};
-    use std::path::PathBuf;
+    use crate::hashset::{index, Category, SetInfo};
+    use std::path::Path;
 
     fn set(name: &str, role: Role, entries: Vec<SetEntry>) -> Box<dyn HashSetLookup> {
-        let info = SetInfo {
-            name: name.into(),
-            role,
-            format: "test".into(),
-            path: PathBuf::from(name),
-            sha256: String::new(),
-            counts: SetCounts::default(),
-            sources: Vec::new(),
-            imported: String::new(),
-            imported_by: String::new(),
-        };
+        let info = SetInfo::new(name, role, "test", Path::new(name));
         Box::new(index::in_memory(info, entries).unwrap())
     }
 
@@ -359,17 +349,7 @@ mod tests {
                 });
             }
         }
-        let info = SetInfo {
-            name: "all".into(),
-            role: Role::Alert,
-            format: "test".into(),
-            path: PathBuf::new(),
-            sha256: String::new(),
-            counts: SetCounts::default(),
-            sources: Vec::new(),
-            imported: String::new(),
-            imported_by: String::new(),
-        };
+        let info = SetInfo::new("all", Role::Alert, "test", Path::new("all"));
         let m = Matcher::new(vec![Box::new(Everything(info))]);
         assert_eq!(m.judge(&d, 0, &mut Vec::new()).verdict, Verdict::Unmatched);
         assert_eq!(m.judge(&d, 1, &mut Vec::new()).verdict, Verdict::Alert);

@@ -4,8 +4,8 @@
 //! names, never by position, so every column order of these formats is read.
 //! Fields are handled as bytes: NSRL file names need not be UTF-8.
 
-use super::source::Sink;
-use super::{digest_list::digest_token, Algo, ParseError, SetEntry};
+use super::source::{column_digest, parse_size, Sink};
+use super::{Algo, ParseError, SetEntry};
 use std::io::Read;
 
 /// Which CSV family a header belongs to.
@@ -95,31 +95,13 @@ fn record(rec: &csv::ByteRecord, c: &Columns, line: u64) -> Result<SetEntry, Par
         if field.is_empty() {
             continue;
         }
-        let (found, digest) = digest_token(field).map_err(|m| ParseError::new(line, m))?;
-        if found != algo {
-            return Err(ParseError::new(
-                line,
-                format!(
-                    "the {} column holds {} hex digits",
-                    algo.name(),
-                    field.len()
-                ),
-            ));
-        }
+        let digest = column_digest(field, algo).map_err(|m| ParseError::new(line, m))?;
         e.set_digest(algo, &digest);
     }
     if let Some(i) = c.size {
         let field = rec[i].trim_ascii();
         if !field.is_empty() {
-            let size = std::str::from_utf8(field)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| {
-                    ParseError::new(
-                        line,
-                        format!("size `{}` is not a number", String::from_utf8_lossy(field)),
-                    )
-                })?;
+            let size = parse_size(field, line)?;
             e.size = Some(size);
         }
     }

@@ -5,8 +5,7 @@
 //! column line applies to the rows after it. Tiger and Whirlpool columns are read
 //! but not kept. An empty size or digest field means the row does not give it.
 
-use super::digest_list::digest_token;
-use super::source::{Lines, Sink};
+use super::source::{column_digest, parse_size, Lines, Sink};
 use super::{Algo, ParseError, SetEntry};
 use std::io::BufRead;
 
@@ -120,31 +119,12 @@ fn row(cols: &[Column], line: &[u8], lineno: u64) -> Result<SetEntry, ParseError
         match *col {
             Column::Size if field.is_empty() => {}
             Column::Size => {
-                let size = std::str::from_utf8(field)
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        ParseError::new(
-                            lineno,
-                            format!("size `{}` is not a number", String::from_utf8_lossy(field)),
-                        )
-                    })?;
+                let size = parse_size(field, lineno)?;
                 entry.size = Some(size);
             }
             Column::Digest(_) if field.is_empty() => {}
             Column::Digest(algo) => {
-                let (found, digest) =
-                    digest_token(field).map_err(|m| ParseError::new(lineno, m))?;
-                if found != algo {
-                    return Err(ParseError::new(
-                        lineno,
-                        format!(
-                            "the {} column holds {} hex digits",
-                            algo.name(),
-                            field.len()
-                        ),
-                    ));
-                }
+                let digest = column_digest(field, algo).map_err(|m| ParseError::new(lineno, m))?;
                 entry.set_digest(algo, &digest);
             }
             Column::Ignored(len) => {

@@ -937,20 +937,10 @@ impl HashSetLookup for IndexSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hashset::{Role, SetCounts};
+    use crate::hashset::Role;
 
     fn info() -> SetInfo {
-        SetInfo {
-            name: "t".into(),
-            role: Role::Alert,
-            format: "test".into(),
-            path: PathBuf::from("t"),
-            sha256: String::new(),
-            counts: SetCounts::default(),
-            sources: Vec::new(),
-            imported: String::new(),
-            imported_by: String::new(),
-        }
+        SetInfo::new("t", Role::Alert, "test", Path::new("t"))
     }
 
     fn build(entries: &[SetEntry], memory: usize) -> IndexSet {

@@ -186,6 +186,23 @@ pub struct SetInfo {
     pub imported_by: String,
 }
 
+impl SetInfo {
+    /// A set's information before anything is read into it.
+    pub fn new(name: &str, role: Role, format: &str, path: &Path) -> SetInfo {
+        SetInfo {
+            name: name.to_string(),
+            role,
+            format: format.to_string(),
+            path: path.to_path_buf(),
+            sha256: String::new(),
+            counts: SetCounts::default(),
+            sources: Vec::new(),
+            imported: crate::audit::now(),
+            imported_by: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
+        }
+    }
+}
+
 /// The interface between the matcher and a set, whatever its storage.
 pub trait HashSetLookup: Send + Sync {
     /// The set's metadata.
@@ -461,25 +478,12 @@ pub fn import(
             message: "holds no digests".into(),
         });
     }
-    let info = SetInfo {
-        name: name.map_or_else(|| default_name(first), String::from),
-        role,
-        format: sources
-            .iter()
-            .map(|s| s.format.as_str())
-            .collect::<Vec<_>>()
-            .join("+"),
-        path: first.clone(),
-        sha256: String::new(),
-        counts: SetCounts {
-            records,
-            bad_records: bad,
-            ..SetCounts::default()
-        },
-        sources,
-        imported: crate::audit::now(),
-        imported_by: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
-    };
+    let format: Vec<&str> = sources.iter().map(|s| s.format.as_str()).collect();
+    let name = name.map_or_else(|| default_name(first), String::from);
+    let mut info = SetInfo::new(&name, role, &format.join("+"), first);
+    info.counts.records = records;
+    info.counts.bad_records = bad;
+    info.sources = sources;
     let info = builder.write(info, out).map_err(|e| Error::io(first, e))?;
     if info.counts.entries == 0 {
         return Err(Error::HashSet {
@@ -650,17 +654,7 @@ mod tests {
     use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 
     fn info() -> SetInfo {
-        SetInfo {
-            name: "t".into(),
-            role: Role::Alert,
-            format: "test".into(),
-            path: PathBuf::from("t"),
-            sha256: String::new(),
-            counts: SetCounts::default(),
-            sources: Vec::new(),
-            imported: String::new(),
-            imported_by: String::new(),
-        }
+        SetInfo::new("t", Role::Alert, "test", Path::new("t"))
     }
 
     fn build(info: SetInfo, entries: Vec<SetEntry>) -> index::IndexSet {

@@ -4,8 +4,8 @@
 //! FROM FILE`, through SQLite opened read-only and immutable. The `crc32` column,
 //! present in some releases only, is not used.
 
-use super::source::Sink;
-use super::{digest_list::digest_token, Algo, ParseError, SetEntry};
+use super::source::{column_digest, Sink};
+use super::{Algo, ParseError, SetEntry};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
@@ -72,15 +72,8 @@ pub fn parse(path: &Path, sink: &mut Sink) -> Result<&'static str, ParseError> {
             let Some(text) = text.filter(|t| !t.is_empty()) else {
                 continue;
             };
-            match digest_token(text.as_bytes()) {
-                Ok((found, bytes)) if found == algo => e.set_digest(algo, &bytes),
-                Ok(_) => {
-                    problem = Some(format!(
-                        "the {} column holds {} hex digits",
-                        algo.name(),
-                        text.len()
-                    ))
-                }
+            match column_digest(text.as_bytes(), algo) {
+                Ok(bytes) => e.set_digest(algo, &bytes),
                 Err(m) => problem = Some(m),
             }
         }

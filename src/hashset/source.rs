@@ -54,6 +54,32 @@ impl<'a> Sink<'a> {
     }
 }
 
+/// A file size field: decimal digits.
+pub fn parse_size(field: &[u8], line: u64) -> Result<u64, ParseError> {
+    std::str::from_utf8(field)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            ParseError::new(
+                line,
+                format!("size `{}` is not a number", String::from_utf8_lossy(field)),
+            )
+        })
+}
+
+/// A hex digest in a column named for `algo`: the right length, hex only.
+pub fn column_digest(field: &[u8], algo: super::Algo) -> Result<Vec<u8>, String> {
+    let (found, digest) = super::digest_list::digest_token(field)?;
+    if found != algo {
+        return Err(format!(
+            "the {} column holds {} hex digits",
+            algo.name(),
+            field.len()
+        ));
+    }
+    Ok(digest)
+}
+
 /// Numbered lines of a stream: LF-terminated, one trailing CR removed, a missing
 /// final newline accepted. Lines are bytes: names need not be UTF-8.
 pub struct Lines<R> {
