@@ -95,6 +95,7 @@ impl Matcher {
         let mut severity = u16::MAX;
         let mut matched_on: Vec<&str> = Vec::new();
         let mut conflicts: Vec<String> = Vec::new();
+        let mut malicious_known: Vec<&str> = Vec::new();
         let queries: Vec<(Algo, &[u8])> = ALGOS
             .iter()
             .filter_map(|a| file_digest(d, *a).map(|fd| (*a, fd)))
@@ -151,13 +152,20 @@ impl Matcher {
                     continue;
                 }
                 set_matched = true;
-                // A Non-Pertinent entry (Project VIC US 0) never raises an alert.
+                // A Non-Pertinent entry (Project VIC US 0) never raises an alert;
+                // an NSRL entry marked malicious never makes a file known-good.
                 let non_pertinent = e.category.is_some_and(|c| c.is_non_pertinent());
-                match if non_pertinent {
+                let malicious = e.category.is_some_and(|c| c.is_malicious());
+                if malicious && info.role == Role::KnownGood {
+                    malicious_known.push(info.name.as_str());
+                    continue;
+                }
+                let role = if non_pertinent {
                     Role::KnownGood
                 } else {
                     info.role
-                } {
+                };
+                match role {
                     Role::Alert => {
                         alert = true;
                         let s = e.category.map_or(UNCATEGORISED_SEVERITY, |c| c.severity());
@@ -199,6 +207,18 @@ impl Matcher {
             }
             _ => String::new(),
         };
+        if !malicious_known.is_empty() {
+            malicious_known.dedup();
+            let m = format!(
+                "matched software that {} marks as malicious (NSRL SpecialCode M): not treated as known-good",
+                malicious_known.join(", ")
+            );
+            j.note = if j.note.is_empty() {
+                m
+            } else {
+                format!("{}; {m}", j.note)
+            };
+        }
         if j.verdict != Verdict::Alert && j.verdict != Verdict::Conflict {
             j.category.clear();
         }
@@ -297,6 +317,23 @@ mod tests {
             (j.category.as_str(), j.note.as_str()),
             ("uncategorised", "matched on md5")
         );
+    }
+
+    #[test]
+    fn nsrl_malicious_entry_never_makes_a_file_known_good() {
+        let d = digests(b"abc");
+        let entry = SetEntry {
+            md5: Some(d.md5),
+            category: Some(Category::NsrlMalicious),
+            ..Default::default()
+        };
+        let m = Matcher::new(vec![set("nsrl", Role::KnownGood, vec![entry])]);
+        let j = judge(&m, b"abc");
+        assert_eq!(
+            (j.verdict, j.hashsets.as_str()),
+            (Verdict::Unmatched, "nsrl")
+        );
+        assert!(j.note.contains("marks as malicious"), "{}", j.note);
     }
 
     #[test]

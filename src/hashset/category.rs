@@ -17,6 +17,9 @@ pub enum Category {
     Uk(u8),
     /// A VICS category of another profile (e.g. CUSTOM), shown unchanged.
     Vics(u8),
+    /// An NSRL row with SpecialCode `M`: known malicious software. A match never
+    /// makes a file known-good.
+    NsrlMalicious,
 }
 
 impl Category {
@@ -26,6 +29,7 @@ impl Category {
             Category::Us(n) => format!("US:{n}"),
             Category::Uk(n) => format!("UK:{n}"),
             Category::Vics(n) => format!("VICS:{n}"),
+            Category::NsrlMalicious => "NSRL:M".to_string(),
         }
     }
 
@@ -33,6 +37,11 @@ impl Category {
     /// in an alert set (it is treated as known-good).
     pub fn is_non_pertinent(self) -> bool {
         self == Category::Us(0)
+    }
+
+    /// Whether a match in a known-good set must not make the file known-good.
+    pub fn is_malicious(self) -> bool {
+        self == Category::NsrlMalicious
     }
 
     /// Lower is more severe. Entries with no category rank as [`UNCATEGORISED_SEVERITY`].
@@ -43,6 +52,7 @@ impl Category {
             Category::Us(3) => 30,
             Category::Uk(n) => 100 + n as u16,
             Category::Vics(n) => 500 + n as u16,
+            Category::NsrlMalicious => 800,
             Category::Us(4) => 400,
             Category::Us(0) => 1000,
             Category::Us(n) => 500 + n as u16,

@@ -50,6 +50,7 @@ struct Columns {
     sha1: Option<usize>,
     sha256: Option<usize>,
     size: Option<usize>,
+    special: Option<usize>,
     count: usize,
 }
 
@@ -65,6 +66,7 @@ fn columns(header: &csv::ByteRecord, family: Family) -> Result<Columns, ParseErr
             b"sha-1" | b"sha1" => c.sha1 = Some(i),
             b"sha-256" | b"sha256" => c.sha256 = Some(i),
             b"filesize" | b"file_size" | b"size" => c.size = Some(i),
+            b"specialcode" if family == Family::Nsrl => c.special = Some(i),
             _ => {}
         }
     }
@@ -107,6 +109,11 @@ fn record(rec: &csv::ByteRecord, c: &Columns, line: u64) -> Result<SetEntry, Par
     }
     if e.is_empty() {
         return Err(ParseError::new(line, "no digest in this row"));
+    }
+    if c.special
+        .is_some_and(|i| rec[i].trim_ascii().eq_ignore_ascii_case(b"M"))
+    {
+        e.category = Some(crate::hashset::category::Category::NsrlMalicious);
     }
     Ok(e)
 }
@@ -194,6 +201,14 @@ mod tests {
             "1d6ebb5a789abd108ff578263e1f40f3"
         );
         assert_eq!((v[0].size, v[1].size), (Some(503), Some(4109)));
+        assert_eq!((v[0].category, v[1].category), (None, None));
+        let m = b"\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\n\
+\"00D1034546F530D746131CE2A28A052DB21652EC\",\"2193697C470774EA58DA24B3BAC5FCDE\",\"CABEC7CD\",\"nc.exe\",503,1,\"WIN\",\"M\"\n";
+        let (_, v, _) = parse_all(m, false);
+        assert_eq!(
+            v[0].category,
+            Some(crate::hashset::category::Category::NsrlMalicious)
+        );
     }
 
     #[test]

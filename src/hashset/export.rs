@@ -113,7 +113,7 @@ fn vics(set: &IndexSet, out: &mut impl Write) -> io::Result<u64> {
     let mut profile: Option<&str> = None;
     for e in set.entries() {
         let p = match e.category {
-            Some(Category::Us(_)) | None => continue,
+            Some(Category::Us(_)) | Some(Category::NsrlMalicious) | None => continue,
             Some(Category::Uk(_)) => "UK",
             Some(Category::Vics(_)) => "CUSTOM",
         };
@@ -141,10 +141,11 @@ fn vics(set: &IndexSet, out: &mut impl Write) -> io::Result<u64> {
     for (i, e) in set.entries().enumerate() {
         let mut m = Map::new();
         m.insert("MediaID".into(), json!(i + 1));
-        if let Some(c) = e.category {
-            let v = match c {
-                Category::Us(v) | Category::Uk(v) | Category::Vics(v) => v,
-            };
+        let category = match e.category {
+            Some(Category::Us(v) | Category::Uk(v) | Category::Vics(v)) => Some(v),
+            Some(Category::NsrlMalicious) | None => None, // VICS has no such category
+        };
+        if let Some(v) = category {
             m.insert("Category".into(), json!(v));
         }
         if let Some(d) = e.md5 {

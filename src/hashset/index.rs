@@ -123,6 +123,7 @@ fn encode_category(c: Option<Category>) -> [u8; 2] {
         Some(Category::Us(n)) => [1, n],
         Some(Category::Uk(n)) => [2, n],
         Some(Category::Vics(n)) => [3, n],
+        Some(Category::NsrlMalicious) => [4, b'M'],
     }
 }
 
@@ -131,6 +132,7 @@ fn decode_category(b: [u8; 2]) -> Option<Category> {
         1 => Some(Category::Us(b[1])),
         2 => Some(Category::Uk(b[1])),
         3 => Some(Category::Vics(b[1])),
+        4 => Some(Category::NsrlMalicious),
         _ => None,
     }
 }
