@@ -20,8 +20,10 @@
 //!   one), size (u64), flags (u8: 1 MD5, 2 SHA-1, 4 SHA-256, 8 size, 16
 //!   category), category scheme (u8) and value (u8), and the sources that gave
 //!   the entry (u16 bit mask). Flags 0 marks an empty slot.
-//! - **secondary indexes**, one per other digest type: records of the digest and
-//!   the entry's slot (u32, big-endian; `FFFFFFFF` marks an empty slot).
+//! - **secondary tables**, one per other digest type the set carries: the same
+//!   entry records again, slotted by that digest, so a lookup by any digest
+//!   reads one slot (this costs index size, about 1.25 records per entry and
+//!   digest type, and saves a second dependent memory access per lookup).
 //!
 //! Every searchable array is *slotted*: with m home slots (about 1.25 per
 //! record), a digest's home is `floor(first 8 bytes as a number x m / 2^64)`.
@@ -32,7 +34,7 @@
 //! access and a short scan, whatever the size of the set. The entry table is
 //! slotted by its *primary* digest (the first of MD5, SHA-1, SHA-256 the set
 //! has); entries without it follow the slotted region and are found through the
-//! secondary indexes.
+//! secondary tables.
 //!
 //! Building sorts externally ([`super::sorter`]), so memory stays bounded
 //! whatever the size of the set; the file is written under a temporary name and
@@ -57,8 +59,6 @@ const FIXED: usize = 64;
 const RECORD_TAIL: usize = 13;
 /// Records per home slot, as a fraction: 4/5 leaves one slot in five free.
 const LOAD: (u64, u64) = (4, 5);
-/// The slot id marking an empty secondary-index slot.
-const EMPTY_ID: u32 = u32::MAX;
 /// Sort record: presence byte + digest for each algorithm, size, category.
 const KEY: usize = 1 + 16 + 1 + 20 + 1 + 32 + 1 + 8 + 2 + 2;
 const ALGOS: [Algo; 3] = [Algo::Md5, Algo::Sha1, Algo::Sha256];
@@ -179,6 +179,97 @@ fn entry_of_key(k: &[u8; KEY]) -> SetEntry {
     e
 }
 
+/// How entry records of one index are laid out: the digest columns the set
+/// carries, then size, flags, category and sources.
+#[derive(Debug, Clone)]
+struct RecordLayout {
+    cols: Vec<(Algo, usize)>,
+    digest_bytes: usize,
+}
+
+impl RecordLayout {
+    fn new(columns: &[Algo]) -> RecordLayout {
+        let mut at = 0;
+        let cols = columns
+            .iter()
+            .map(|a| {
+                let c = (*a, at);
+                at += dlen(*a);
+                c
+            })
+            .collect();
+        RecordLayout {
+            cols,
+            digest_bytes: at,
+        }
+    }
+
+    fn record(&self) -> usize {
+        self.digest_bytes + RECORD_TAIL
+    }
+
+    fn col_at(&self, algo: Algo) -> Option<usize> {
+        self.cols
+            .iter()
+            .find(|(a, _)| *a == algo)
+            .map(|(_, at)| *at)
+    }
+
+    fn flags_at(&self) -> usize {
+        self.digest_bytes + 8
+    }
+
+    /// Writes `e` into `rec` (zeroed first).
+    fn encode(&self, e: &SetEntry, rec: &mut [u8]) {
+        rec.fill(0);
+        let mut flags = 0u8;
+        for (i, a) in ALGOS.into_iter().enumerate() {
+            let d: Option<&[u8]> = match a {
+                Algo::Md5 => e.md5.as_ref().map(|d| &d[..]),
+                Algo::Sha1 => e.sha1.as_ref().map(|d| &d[..]),
+                Algo::Sha256 => e.sha256.as_ref().map(|d| &d[..]),
+            };
+            if let (Some(d), Some(at)) = (d, self.col_at(a)) {
+                rec[at..at + d.len()].copy_from_slice(d);
+                flags |= 1 << i;
+            }
+        }
+        let t = self.digest_bytes;
+        rec[t..t + 8].copy_from_slice(&e.size.unwrap_or(0).to_le_bytes());
+        if e.size.is_some() {
+            flags |= 8;
+        }
+        if e.category.is_some() {
+            flags |= 16;
+        }
+        rec[t + 8] = flags;
+        rec[t + 9..t + 11].copy_from_slice(&encode_category(e.category));
+        rec[t + 11..t + 13].copy_from_slice(&e.sources.to_le_bytes());
+    }
+
+    /// Reads an entry record.
+    fn decode(&self, r: &[u8]) -> SetEntry {
+        let t = self.digest_bytes;
+        let flags = r[t + 8];
+        let mut e = SetEntry::default();
+        for (i, a) in ALGOS.into_iter().enumerate() {
+            if flags & (1 << i) != 0 {
+                if let Some(at) = self.col_at(a) {
+                    e.set_digest(a, &r[at..at + dlen(a)]);
+                }
+            }
+        }
+        if flags & 8 != 0 {
+            e.size = Some(u64::from_le_bytes(r[t..t + 8].try_into().expect("8")));
+        }
+        if flags & 16 != 0 {
+            e.category = decode_category([r[t + 9], r[t + 10]]);
+        }
+        e.sources = u16::from_le_bytes([r[t + 11], r[t + 12]]);
+        e
+    }
+}
+
 /// Collects entries and writes an index.
 pub struct Builder {
     entries: Sorter<KEY>,
@@ -263,16 +354,18 @@ impl Builder {
                 .sum()
         };
 
-        // Pass 1: distinct entries in key order -> slotted entry table (temp file)
-        // and (digest, slot) pairs for the secondary indexes.
+        // Pass 1: distinct entries in key order -> entry table slotted by the
+        // primary digest (temp file); each entry also goes, keyed by its other
+        // digests, to the sorters of the secondary tables.
         let tmp = |dir: &Option<PathBuf>| match dir {
             Some(d) => tempfile::tempfile_in(d),
             None => tempfile::tempfile(),
         };
+        let layout_rec = RecordLayout::new(&columns);
         let mut table = BufWriter::with_capacity(1 << 20, tmp(&self.tmp_dir)?);
-        let mut sec1: Option<Sorter<24>> = (primary != Algo::Sha1 && self.present[1])
+        let mut sec1: Option<Sorter<{ 20 + KEY }>> = (primary != Algo::Sha1 && self.present[1])
             .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
-        let mut sec2: Option<Sorter<36>> = (primary != Algo::Sha256 && self.present[2])
+        let mut sec2: Option<Sorter<{ 32 + KEY }>> = (primary != Algo::Sha256 && self.present[2])
             .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
         let primary_at = ALGOS.iter().position(|a| *a == primary).expect("primary");
         let homes = homes_for(self.kept_with[primary_at]);
@@ -280,57 +373,34 @@ impl Builder {
         let mut n = 0u64;
         let mut counts = [0u64; 3];
         let mut rec = vec![0u8; record];
+        let key_at = col_at(primary);
         // Entries that differ only in their sources arrive next to each other
         // (sources sort last): they merge into one, with every source bit kept.
         let mut pending: Option<SetEntry> = None;
         let mut emit = |e: SetEntry| -> io::Result<()> {
-            rec.fill(0);
-            let mut flags = 0u8;
-            for (i, a) in ALGOS.into_iter().enumerate() {
-                let d: Option<&[u8]> = match a {
-                    Algo::Md5 => e.md5.as_ref().map(|d| &d[..]),
-                    Algo::Sha1 => e.sha1.as_ref().map(|d| &d[..]),
-                    Algo::Sha256 => e.sha256.as_ref().map(|d| &d[..]),
-                };
-                if let Some(d) = d {
-                    let at = col_at(a);
-                    rec[at..at + d.len()].copy_from_slice(d);
-                    flags |= 1 << i;
-                    counts[i] += 1;
-                }
+            layout_rec.encode(&e, &mut rec);
+            for (i, has) in [e.md5.is_some(), e.sha1.is_some(), e.sha256.is_some()]
+                .into_iter()
+                .enumerate()
+            {
+                counts[i] += u64::from(has);
             }
-            rec[digest_bytes..digest_bytes + 8].copy_from_slice(&e.size.unwrap_or(0).to_le_bytes());
-            if e.size.is_some() {
-                flags |= 8;
-            }
-            if e.category.is_some() {
-                flags |= 16;
-            }
-            rec[digest_bytes + 8] = flags;
-            rec[digest_bytes + 9..digest_bytes + 11].copy_from_slice(&encode_category(e.category));
-            rec[digest_bytes + 11..digest_bytes + 13].copy_from_slice(&e.sources.to_le_bytes());
-            let has_primary =
-                flags & (1 << ALGOS.iter().position(|a| *a == primary).expect("primary")) != 0;
-            let key_at = col_at(primary);
-            let slot = if has_primary {
-                placer.place(&mut table, &rec[key_at..key_at + dlen(primary)], &rec)?
+            if rec[layout_rec.flags_at()] & (1 << primary_at) != 0 {
+                placer.place(&mut table, &rec[key_at..key_at + dlen(primary)], &rec)?;
             } else {
-                placer.append(&mut table, &rec)?
-            };
-            let id = u32::try_from(slot)
-                .ok()
-                .filter(|id| *id != EMPTY_ID)
-                .ok_or_else(|| io::Error::other("more than 4 billion entries"))?;
+                placer.append(&mut table, &rec)?;
+            }
+            let key = key_of(&e);
             if let (Some(s), Some(d)) = (sec1.as_mut(), e.sha1) {
-                let mut r = [0u8; 24];
+                let mut r = [0u8; 20 + KEY];
                 r[..20].copy_from_slice(&d);
-                r[20..].copy_from_slice(&id.to_be_bytes());
+                r[20..].copy_from_slice(&key);
                 s.push(r)?;
             }
             if let (Some(s), Some(d)) = (sec2.as_mut(), e.sha256) {
-                let mut r = [0u8; 36];
+                let mut r = [0u8; 32 + KEY];
                 r[..32].copy_from_slice(&d);
-                r[32..].copy_from_slice(&id.to_be_bytes());
+                r[32..].copy_from_slice(&key);
                 s.push(r)?;
             }
             n += 1;
@@ -357,11 +427,13 @@ impl Builder {
         // Pass 2: slotted secondary indexes, to temp files.
         let mut parts: Vec<(Algo, File, Section)> = Vec::new();
         if let Some(s) = sec1 {
-            let (f, sec) = slot_secondary(s, counts[1], 20, tmp(&self.tmp_dir)?)?;
+            let (f, sec) =
+                slot_secondary(s, counts[1], Algo::Sha1, &layout_rec, tmp(&self.tmp_dir)?)?;
             parts.push((Algo::Sha1, f, sec));
         }
         if let Some(s) = sec2 {
-            let (f, sec) = slot_secondary(s, counts[2], 32, tmp(&self.tmp_dir)?)?;
+            let (f, sec) =
+                slot_secondary(s, counts[2], Algo::Sha256, &layout_rec, tmp(&self.tmp_dir)?)?;
             parts.push((Algo::Sha256, f, sec));
         }
 
@@ -527,19 +599,26 @@ impl Placer {
     }
 }
 
-/// Drains sorted (digest, slot) pairs into a slotted secondary index file.
+/// Drains entries sorted by their `algo` digest into an entry table slotted by it.
 fn slot_secondary<const N: usize>(
     s: Sorter<N>,
     count: u64,
-    dlen: usize,
+    algo: Algo,
+    layout: &RecordLayout,
     file: File,
 ) -> io::Result<(File, Section)> {
+    let d = dlen(algo);
     let mut w = BufWriter::with_capacity(1 << 20, file);
-    let mut placer = Placer::new(homes_for(count), N);
-    placer.empty[dlen..].copy_from_slice(&EMPTY_ID.to_be_bytes());
-    s.finish(|r| placer.place(&mut w, &r[..dlen], r).map(|_| ()))?;
+    let mut placer = Placer::new(homes_for(count), layout.record());
+    let mut rec = vec![0u8; layout.record()];
+    s.finish(|r| {
+        let key: &[u8; KEY] = r[d..].try_into().expect("entry key");
+        layout.encode(&entry_of_key(key), &mut rec);
+        placer.place(&mut w, &r[..d], &rec).map(|_| ())
+    })?;
     let f = w.into_inner().map_err(|e| e.into_error())?;
-    Ok((f, placer.section(N, 0)))
+    let key_at = layout.col_at(algo).expect("the set carries this digest");
+    Ok((f, placer.section(layout.record(), key_at)))
 }
 
 /// Builds an index in memory from entries (raw set files given to `scan`, tests).
@@ -614,9 +693,7 @@ pub struct IndexSet {
     bytes: Bytes,
     info: SetInfo,
     layout: Layout,
-    cols: Vec<(Algo, usize)>,
-    record: usize,
-    digest_bytes: usize,
+    rec: RecordLayout,
     primary: Algo,
     secondary: Vec<(Algo, Section)>,
 }
@@ -660,26 +737,12 @@ impl IndexSet {
         let meta: Meta = serde_json::from_slice(&bytes[FIXED..meta_end])
             .map_err(|e| format!("index metadata: {e}"))?;
         let layout = meta.layout;
-        let cols: Vec<(Algo, usize)> = layout
+        let columns: Vec<Algo> = layout
             .columns
             .iter()
-            .map(|c| {
-                algo_of(c)
-                    .map(|a| (a, 0))
-                    .ok_or_else(|| format!("unknown column {c}"))
-            })
+            .map(|c| algo_of(c).ok_or_else(|| format!("unknown column {c}")))
             .collect::<Result<_, _>>()?;
-        let mut at = 0;
-        let cols: Vec<(Algo, usize)> = cols
-            .into_iter()
-            .map(|(a, _)| {
-                let c = (a, at);
-                at += dlen(a);
-                c
-            })
-            .collect();
-        let digest_bytes = at;
-        let record = digest_bytes + RECORD_TAIL;
+        let rec = RecordLayout::new(&columns);
         let primary = algo_of(&layout.primary).ok_or("unknown primary digest")?;
         let secondary: Vec<(Algo, Section)> = layout
             .indexes
@@ -690,28 +753,21 @@ impl IndexSet {
                     .ok_or_else(|| format!("unknown index {n}"))
             })
             .collect::<Result<_, _>>()?;
-        let check = |s: &Section| -> Result<(), String> {
+        let check = |algo: Algo, s: &Section| -> Result<(), String> {
             let end = s
                 .offset
                 .checked_add(s.positions.checked_mul(s.record).ok_or("corrupt index")?);
-            if end.is_none_or(|e| e > bytes.len() as u64)
-                || s.slots > s.positions
-                || s.homes == 0
-                || s.record == 0
-            {
+            if end.is_none_or(|e| e > bytes.len() as u64) || s.slots > s.positions || s.homes == 0 {
                 return Err("truncated or corrupt index (a section lies outside the file)".into());
+            }
+            if s.record != rec.record() as u64 || Some(s.key_at as usize) != rec.col_at(algo) {
+                return Err("corrupt index (record layout)".into());
             }
             Ok(())
         };
-        check(&layout.table)?;
-        if layout.table.record != record as u64 {
-            return Err("corrupt index (entry record size)".into());
-        }
+        check(primary, &layout.table)?;
         for (a, s) in &secondary {
-            check(s)?;
-            if s.record != dlen(*a) as u64 + 4 {
-                return Err("corrupt index (secondary record size)".into());
-            }
+            check(*a, s)?;
         }
         let mut info = meta.info;
         info.sha256 = crate::digest::to_hex(&bytes[24..56]);
@@ -719,9 +775,7 @@ impl IndexSet {
             bytes,
             info,
             layout,
-            cols,
-            record,
-            digest_bytes,
+            rec,
             primary,
             secondary,
         })
@@ -763,33 +817,14 @@ impl IndexSet {
         self.bytes.len()
     }
 
+    /// The record at position `i` of `sec`.
+    fn record_at(&self, sec: &Section, i: u64) -> &[u8] {
+        let at = sec.offset as usize + i as usize * sec.record as usize;
+        &self.bytes[at..at + sec.record as usize]
+    }
+
     fn entry(&self, i: u64) -> SetEntry {
-        let at = self.layout.table.offset as usize + i as usize * self.record;
-        let r = &self.bytes[at..at + self.record];
-        let flags = r[self.digest_bytes + 8];
-        let mut e = SetEntry::default();
-        for (a, off) in &self.cols {
-            let bit = match a {
-                Algo::Md5 => 1,
-                Algo::Sha1 => 2,
-                Algo::Sha256 => 4,
-            };
-            if flags & bit != 0 {
-                e.set_digest(*a, &r[*off..*off + dlen(*a)]);
-            }
-        }
-        if flags & 8 != 0 {
-            e.size = Some(u64::from_le_bytes(
-                r[self.digest_bytes..self.digest_bytes + 8]
-                    .try_into()
-                    .expect("8"),
-            ));
-        }
-        if flags & 16 != 0 {
-            e.category = decode_category([r[self.digest_bytes + 9], r[self.digest_bytes + 10]]);
-        }
-        e.sources = u16::from_le_bytes([r[self.digest_bytes + 11], r[self.digest_bytes + 12]]);
-        e
+        self.rec.decode(self.record_at(&self.layout.table, i))
     }
 
     /// Every entry, in table order.
@@ -800,8 +835,18 @@ impl IndexSet {
     }
 
     fn flags(&self, i: u64) -> u8 {
-        let at = self.layout.table.offset as usize + i as usize * self.record;
-        self.bytes[at + self.digest_bytes + 8]
+        self.record_at(&self.layout.table, i)[self.rec.flags_at()]
+    }
+
+    /// The slotted table searched for `algo`, if the set carries that digest.
+    fn section(&self, algo: Algo) -> Option<&Section> {
+        if algo == self.primary {
+            return Some(&self.layout.table);
+        }
+        self.secondary
+            .iter()
+            .find(|(a, _)| *a == algo)
+            .map(|(_, s)| s)
     }
 
     /// Calls `hit` with each record of the slotted region of `sec` whose digest
@@ -843,61 +888,31 @@ impl HashSetLookup for IndexSet {
         if digest.len() != dlen(algo) {
             return;
         }
-        let sec = if algo == self.primary {
-            &self.layout.table
-        } else {
-            match self.secondary.iter().find(|(a, _)| *a == algo) {
-                Some((_, s)) => s,
-                None => return,
+        if let Some(sec) = self.section(algo) {
+            let i = home(digest, sec.homes);
+            if i < sec.slots {
+                prefetch_read(self.record_at(sec, i));
             }
-        };
-        let i = home(digest, sec.homes);
-        if i < sec.slots {
-            let at = sec.offset as usize + i as usize * sec.record as usize;
-            prefetch_read(&self.bytes[at..]);
         }
     }
 
-    /// All home slots are requested first, then each query is resolved; the
-    /// entries that secondary-index hits point to are requested before any is read.
+    /// Every query's home slot is requested before any is read.
     fn find_batch(&self, queries: &[(Algo, &[u8])], out: &mut Vec<(usize, SetEntry)>) {
         for (algo, digest) in queries {
             self.prefetch(*algo, digest);
         }
-        let mut pending: Vec<(usize, u64)> = Vec::new();
-        let table = &self.layout.table;
+        let flags_at = self.rec.flags_at();
         for (q, (algo, digest)) in queries.iter().enumerate() {
             if digest.len() != dlen(*algo) {
                 continue;
             }
-            if *algo == self.primary {
-                let flags_at = self.digest_bytes + 8;
+            if let Some(sec) = self.section(*algo) {
                 self.search(
-                    table,
+                    sec,
                     digest,
                     |r| r[flags_at] == 0,
-                    |i, _| out.push((q, self.entry(i))),
+                    |_, r| out.push((q, self.rec.decode(r))),
                 );
-                continue;
-            }
-            let Some((_, sec)) = self.secondary.iter().find(|(a, _)| a == algo) else {
-                continue;
-            };
-            let id_at = dlen(*algo);
-            let is_empty = |r: &[u8]| r[id_at..id_at + 4] == EMPTY_ID.to_be_bytes();
-            self.search(sec, digest, is_empty, |_, r| {
-                let id = u64::from(u32::from_be_bytes(
-                    r[id_at..id_at + 4].try_into().expect("4"),
-                ));
-                if id < table.positions {
-                    prefetch_read(&self.bytes[table.offset as usize + id as usize * self.record..]);
-                    pending.push((q, id));
-                }
-            });
-        }
-        for (q, id) in pending {
-            if self.flags(id) != 0 {
-                out.push((q, self.entry(id)));
             }
         }
     }
@@ -906,32 +921,14 @@ impl HashSetLookup for IndexSet {
         if digest.len() != dlen(algo) {
             return;
         }
-        let table = &self.layout.table;
-        if algo == self.primary {
-            let flags_at = self.digest_bytes + 8;
+        if let Some(sec) = self.section(algo) {
+            let flags_at = self.rec.flags_at();
             self.search(
-                table,
+                sec,
                 digest,
                 |r| r[flags_at] == 0,
-                |i, _| out.push(self.entry(i)),
+                |_, r| out.push(self.rec.decode(r)),
             );
-            return;
-        }
-        let Some((_, sec)) = self.secondary.iter().find(|(a, _)| *a == algo) else {
-            return;
-        };
-        let id_at = dlen(algo);
-        let is_empty = |r: &[u8]| r[id_at..id_at + 4] == EMPTY_ID.to_be_bytes();
-        let mut ids = Vec::new();
-        self.search(sec, digest, is_empty, |_, r| {
-            ids.push(u32::from_be_bytes(
-                r[id_at..id_at + 4].try_into().expect("4"),
-            ));
-        });
-        for id in ids {
-            if u64::from(id) < table.positions && self.flags(u64::from(id)) != 0 {
-                out.push(self.entry(u64::from(id)));
-            }
         }
     }
 }
