@@ -14,6 +14,13 @@ use crate::hashset::category::{UNCATEGORISED, UNCATEGORISED_SEVERITY};
 use crate::hashset::{Algo, HashSetLookup, Role, SetEntry};
 use crate::record::Verdict;
 
+/// Buffers a worker reuses from one file to the next.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    entries: Vec<SetEntry>,
+    found: Vec<(usize, SetEntry)>,
+}
+
 /// The loaded sets, in command-line order.
 pub struct Matcher {
     sets: Vec<Box<dyn HashSetLookup>>,
@@ -85,7 +92,7 @@ impl Matcher {
     }
 
     /// Judges a file of `size` bytes with digests `d`. `scratch` is reused between calls.
-    pub fn judge(&self, d: &Digests, size: u64, scratch: &mut Vec<SetEntry>) -> Judgement {
+    pub fn judge(&self, d: &Digests, size: u64, scratch: &mut Scratch) -> Judgement {
         if size == 0 || self.sets.is_empty() {
             return Judgement::unmatched();
         }
@@ -96,21 +103,27 @@ impl Matcher {
         let mut matched_on: Vec<&str> = Vec::new();
         let mut conflicts: Vec<String> = Vec::new();
         let mut malicious_known: Vec<&str> = Vec::new();
-        let queries: Vec<(Algo, &[u8])> = ALGOS
-            .iter()
-            .filter_map(|a| file_digest(d, *a).map(|fd| (*a, fd)))
-            .collect();
+        let mut query_buf: [(Algo, &[u8]); 3] = [(Algo::Md5, &[]); 3];
+        let mut nq = 0;
+        for a in ALGOS {
+            if let Some(fd) = file_digest(d, a) {
+                query_buf[nq] = (a, fd);
+                nq += 1;
+            }
+        }
+        let queries = &query_buf[..nq];
         // Every set's first memory access is requested before any is waited for.
         for set in &self.sets {
-            for (algo, digest) in &queries {
+            for (algo, digest) in queries {
                 set.prefetch(*algo, digest);
             }
         }
-        let mut found = Vec::new();
+        let found = &mut scratch.found;
         for (i, set) in self.sets.iter().enumerate() {
-            scratch.clear();
             found.clear();
-            set.find_batch(&queries, &mut found);
+            set.find_batch(queries, found);
+            let scratch = &mut scratch.entries;
+            scratch.clear();
             scratch.extend(found.iter().map(|(_, e)| *e));
             if scratch.is_empty() {
                 continue;
@@ -245,7 +258,7 @@ mod tests {
     }
 
     fn judge(m: &Matcher, data: &[u8]) -> Judgement {
-        m.judge(&digests(data), data.len() as u64, &mut Vec::new())
+        m.judge(&digests(data), data.len() as u64, &mut Scratch::default())
     }
 
     #[test]
@@ -388,7 +401,13 @@ mod tests {
         }
         let info = SetInfo::new("all", Role::Alert, "test", Path::new("all"));
         let m = Matcher::new(vec![Box::new(Everything(info))]);
-        assert_eq!(m.judge(&d, 0, &mut Vec::new()).verdict, Verdict::Unmatched);
-        assert_eq!(m.judge(&d, 1, &mut Vec::new()).verdict, Verdict::Alert);
+        assert_eq!(
+            m.judge(&d, 0, &mut Scratch::default()).verdict,
+            Verdict::Unmatched
+        );
+        assert_eq!(
+            m.judge(&d, 1, &mut Scratch::default()).verdict,
+            Verdict::Alert
+        );
     }
 }

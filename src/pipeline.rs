@@ -15,9 +15,8 @@ use crate::config::ScanConfig;
 use crate::digest::{hash_reader, MultiHasher};
 use crate::error::{Error, ExitStatus, Result};
 use crate::failpoint;
-use crate::hashset::SetEntry;
 use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
-use crate::matcher::Matcher;
+use crate::matcher::{Matcher, Scratch};
 use crate::progress::Progress;
 use crate::record::{Kind, Record, Times, Verdict};
 use crate::report::csv::{cells, col};
@@ -173,7 +172,7 @@ pub fn scan(
             let (todo, next, abort, ctx) = (&todo, &next, &abort, &ctx);
             s.spawn(move || {
                 let mut buf = vec![0u8; READ_BUFFER];
-                let mut scratch = Vec::new();
+                let mut scratch = Scratch::default();
                 loop {
                     if interrupt.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed) {
                         break;
@@ -484,7 +483,7 @@ pub fn open_evidence(path: &Path) -> std::io::Result<File> {
 }
 
 impl Worker<'_> {
-    fn process(&self, entry: &Found, buf: &mut [u8], scratch: &mut Vec<SetEntry>) -> Record {
+    fn process(&self, entry: &Found, buf: &mut [u8], scratch: &mut Scratch) -> Record {
         let mut r = Record {
             path: entry.rel.clone(),
             kind: entry.kind,
@@ -508,7 +507,7 @@ impl Worker<'_> {
         r
     }
 
-    fn hash(&self, entry: &Found, r: &mut Record, buf: &mut [u8], scratch: &mut Vec<SetEntry>) {
+    fn hash(&self, entry: &Found, r: &mut Record, buf: &mut [u8], scratch: &mut Scratch) {
         let file = match open_evidence(&entry.path) {
             Ok(f) => f,
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {

@@ -693,28 +693,4 @@ mod tests {
         set.find(Algo::Md5, &[1; 16], &mut out);
         assert_eq!(out, vec![a]);
     }
-
-    #[test]
-    fn find_returns_every_entry_sharing_a_digest() {
-        let a = SetEntry {
-            md5: Some([7; 16]),
-            sha1: Some([1; 20]),
-            ..Default::default()
-        };
-        let b = SetEntry {
-            md5: Some([7; 16]),
-            sha1: Some([2; 20]),
-            ..Default::default()
-        };
-        let set = build(info(), vec![b, a]);
-        let mut out = Vec::new();
-        set.find(Algo::Md5, &[7; 16], &mut out);
-        assert_eq!(out, vec![a, b]);
-        out.clear();
-        set.find(Algo::Sha1, &[2; 20], &mut out);
-        assert_eq!(out, vec![b]);
-        out.clear();
-        set.find(Algo::Sha1, &[3; 20], &mut out);
-        assert!(out.is_empty());
-    }
 }
