@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn empty_file_never_matches() {
         let d = digests(b"");
-        // Build around MemorySet's own filtering by using a lookup that returns anything.
+        // A lookup that returns the empty-file entry for anything: the matcher itself must refuse it.
         struct Everything(SetInfo);
         impl HashSetLookup for Everything {
             fn info(&self) -> &SetInfo {

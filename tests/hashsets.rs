@@ -480,31 +480,18 @@ fn rdsv3(path: &Path, full: bool, crc: bool) {
         .enumerate()
         {
             let sha256 = format!("{:064X}", i.min(1) + 1);
-            if crc {
-                db.execute(
-                    "INSERT INTO FILE VALUES (?1, ?2, ?3, '00', 'f', ?4, ?5)",
-                    rusqlite::params![
-                        sha256,
-                        sha1.to_uppercase(),
-                        md5.to_uppercase(),
-                        size,
-                        i as i64
-                    ],
-                )
-                .unwrap();
-            } else {
-                db.execute(
-                    "INSERT INTO FILE VALUES (?1, ?2, ?3, 'f', ?4, ?5)",
-                    rusqlite::params![
-                        sha256,
-                        sha1.to_uppercase(),
-                        md5.to_uppercase(),
-                        size,
-                        i as i64
-                    ],
-                )
-                .unwrap();
-            }
+            let crc_value = if crc { "'00', " } else { "" };
+            db.execute(
+                &format!("INSERT INTO FILE VALUES (?1, ?2, ?3, {crc_value}'f', ?4, ?5)"),
+                rusqlite::params![
+                    sha256,
+                    sha1.to_uppercase(),
+                    md5.to_uppercase(),
+                    size,
+                    i as i64
+                ],
+            )
+            .unwrap();
         }
     }
 }

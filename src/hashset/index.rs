@@ -344,15 +344,9 @@ impl Builder {
         let primary = *columns
             .first()
             .ok_or_else(|| io::Error::other("the set holds no digests"))?;
-        let digest_bytes: usize = columns.iter().map(|a| dlen(*a)).sum();
-        let record = digest_bytes + RECORD_TAIL;
-        let col_at = |a: Algo| -> usize {
-            columns
-                .iter()
-                .take_while(|c| **c != a)
-                .map(|c| dlen(*c))
-                .sum()
-        };
+        let layout_rec = RecordLayout::new(&columns);
+        let record = layout_rec.record();
+        let key_at = layout_rec.col_at(primary).expect("the primary is a column");
 
         // Pass 1: distinct entries in key order -> entry table slotted by the
         // primary digest (temp file); each entry also goes, keyed by its other
@@ -361,7 +355,6 @@ impl Builder {
             Some(d) => tempfile::tempfile_in(d),
             None => tempfile::tempfile(),
         };
-        let layout_rec = RecordLayout::new(&columns);
         let mut table = BufWriter::with_capacity(1 << 20, tmp(&self.tmp_dir)?);
         let mut sec1: Option<Sorter<{ 20 + KEY }>> = (primary != Algo::Sha1 && self.present[1])
             .then(|| Sorter::new(self.memory / 2, self.tmp_dir.clone()));
@@ -373,7 +366,6 @@ impl Builder {
         let mut n = 0u64;
         let mut counts = [0u64; 3];
         let mut rec = vec![0u8; record];
-        let key_at = col_at(primary);
         // Entries that differ only in their sources arrive next to each other
         // (sources sort last): they merge into one, with every source bit kept.
         let mut pending: Option<SetEntry> = None;
@@ -421,7 +413,7 @@ impl Builder {
         if let Some(p) = pending.take() {
             emit(p)?;
         }
-        let table_section = placer.section(record, col_at(primary));
+        let table_section = placer.section(record, key_at);
         let table = table.into_inner().map_err(|e| e.into_error())?;
 
         // Pass 2: slotted secondary indexes, to temp files.
