@@ -39,6 +39,17 @@ pub enum HashsetCommand {
 }
 
 /// The role a set is imported with.
+/// `--io`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IoArg {
+    /// Detect the device.
+    Auto,
+    /// Solid-state: parallel readers.
+    Ssd,
+    /// Spinning disk: one reader in physical order.
+    Hdd,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum RoleArg {
     /// A match is an alert.
@@ -149,6 +160,18 @@ pub struct ScanFlags {
     /// Threads for walking and hashing [default: one per CPU core].
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Read policy: `auto` detects the device behind the evidence (probing it when
+    /// the kernel cannot be trusted); `ssd` reads with parallel readers; `hdd` reads
+    /// with one reader in physical order while other threads hash.
+    #[arg(long, value_enum, default_value = "auto", value_name = "POLICY")]
+    pub io: IoArg,
+
+    /// Stop after N alert or conflict rows: exit 1 with a partial case folder
+    /// (marked `stopped`; finish it later with --resume). For an on-scene
+    /// "is there known material here?" check; a full scan is still the report.
+    #[arg(long, value_name = "N")]
+    pub stop_after: Option<u64>,
 
     /// Also compute SHA-256 for every file (computed anyway when a set needs it).
     #[arg(long)]

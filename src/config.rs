@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::hashset::{self, HashSetLookup, Role};
+use crate::iopolicy::IoChoice;
 use crate::journal::JOURNAL;
 use crate::matcher::Matcher;
 use crate::report::{AUDIT, CASE_FILES, MANIFEST, SUMMARY};
@@ -61,6 +62,10 @@ pub struct ScanArgs {
     pub examiner: Option<String>,
     /// Hashing threads; `None` for one per core.
     pub threads: Option<usize>,
+    /// The read policy.
+    pub io: IoChoice,
+    /// Stop after this many alert or conflict rows.
+    pub stop_after: Option<u64>,
     /// Always compute SHA-256.
     pub sha256: bool,
     /// Enter other filesystems mounted below the evidence root.
@@ -85,6 +90,10 @@ pub struct ScanConfig {
     pub examiner: Option<String>,
     /// Hashing (and walking) threads.
     pub threads: usize,
+    /// The read policy asked for.
+    pub io: IoChoice,
+    /// Stop after this many alert or conflict rows.
+    pub stop_after: Option<u64>,
     /// Whether SHA-256 is computed.
     pub sha256: bool,
     /// Why SHA-256 is or is not computed.
@@ -190,6 +199,9 @@ impl ScanConfig {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        if args.stop_after == Some(0) {
+            return Err(Error::Usage("--stop-after must be at least 1".into()));
+        }
         let mut sets: Vec<Box<dyn HashSetLookup>> = Vec::new();
         for arg in &args.hashsets {
             let set = hashset::open(&arg.path, arg.name.as_deref(), arg.role)?;
@@ -228,6 +240,8 @@ impl ScanConfig {
             exhibit: args.exhibit,
             examiner: args.examiner,
             threads,
+            io: args.io,
+            stop_after: args.stop_after,
             sha256,
             sha256_reason,
             cross_filesystems: args.cross_filesystems,

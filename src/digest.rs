@@ -149,6 +149,22 @@ pub fn hash_reader(
     }
 }
 
+/// Reads until `buf` is full or the reader ends, so a short read (FUSE, network
+/// filesystems) does not end a chunk early. Returns the bytes read and the error
+/// that stopped the reading, if any.
+pub fn fill(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

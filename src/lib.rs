@@ -7,10 +7,12 @@
 
 pub mod audit;
 pub mod config;
+pub mod content;
 pub mod digest;
 pub mod error;
 pub mod failpoint;
 pub mod hashset;
+pub mod iopolicy;
 pub mod journal;
 pub mod matcher;
 pub mod mounts;
@@ -19,6 +21,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod schedule;
 pub mod verify;
 pub mod walk;
 

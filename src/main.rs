@@ -8,6 +8,7 @@ use clap::Parser;
 use hashsweep::config::{ScanArgs, ScanConfig, SetArg};
 use hashsweep::error::ExitStatus;
 use hashsweep::hashset::Role;
+use hashsweep::iopolicy::{IoChoice, Medium};
 use hashsweep::pathfmt::for_terminal;
 use hashsweep::progress::{NoProgress, Progress};
 use std::io::IsTerminal;
@@ -50,6 +51,12 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
         exhibit: flags.exhibit,
         examiner: flags.examiner,
         threads: flags.threads,
+        io: match flags.io {
+            cli::IoArg::Auto => IoChoice::Auto,
+            cli::IoArg::Ssd => IoChoice::Force(Medium::Ssd),
+            cli::IoArg::Hdd => IoChoice::Force(Medium::Hdd),
+        },
+        stop_after: flags.stop_after,
         sha256: flags.sha256,
         cross_filesystems: flags.cross_filesystems,
         argv: std::env::args().collect(),
@@ -80,7 +87,8 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
     let term = show.then(term::TermProgress::new);
     let progress: &dyn Progress = match &term {
         Some(t) => t,
-        None => &NoProgress,
+        None if flags.quiet => &NoProgress,
+        None => &term::DecisionLog,
     };
     let result = hashsweep::pipeline::scan(&cfg, progress, &interrupt);
     if let Some(t) = &term {

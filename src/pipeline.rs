@@ -12,9 +12,11 @@
 
 use crate::audit::{self, Audit, Header};
 use crate::config::ScanConfig;
-use crate::digest::{hash_reader, MultiHasher};
+use crate::content::{self, ContentType};
+use crate::digest::{self, MultiHasher, ReadFailure};
 use crate::error::{Error, ExitStatus, Result};
 use crate::failpoint;
+use crate::iopolicy::{self, CacheHints, Medium};
 use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
 use crate::matcher::{Matcher, Scratch};
 use crate::progress::Progress;
@@ -22,14 +24,15 @@ use crate::record::{Kind, Record, Times, Verdict};
 use crate::report::csv::{cells, col};
 use crate::report::summary::{SetSummary, Summary, Tally, Timings, Totals};
 use crate::report::{self, AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
+use crate::schedule::{self, Queue};
 use crate::walk::{self, Found, Status, WalkOptions};
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Read buffer per worker. Large enough to amortise system calls, small enough
@@ -83,7 +86,6 @@ pub fn scan(
         "decision",
         json!({
             "threads": cfg.threads,
-            "io": "read() per file, O_NOATIME where permitted, read buffer per thread",
             "read_buffer_bytes": READ_BUFFER,
             "sha256": cfg.sha256,
             "sha256_reason": cfg.sha256_reason,
@@ -143,14 +145,36 @@ pub fn scan(
     }
     drop(done);
 
+    let policy = iopolicy::decide(&cfg.evidence, &found, cfg.io, cfg.threads);
+    progress.decision(&policy.describe());
+    let plan = schedule::plan(&todo, policy.medium == Medium::Hdd);
+    let hard_links: usize = plan.links.values().map(Vec::len).sum();
+    case.audit.event(
+        "io-policy",
+        json!({
+            "policy": policy,
+            "read_order": "user folders and picture/video/archive names first; large files whose content is not a picture, video or archive last",
+            "entries_in_user_folders": plan.in_profiles,
+            "physically_mapped": plan.physically_mapped,
+            "hard_links_read_once": hard_links,
+            "stop_after": cfg.stop_after,
+        }),
+    )?;
+
     let hash_start = Instant::now();
-    let (tx, rx) = crossbeam_channel::bounded::<Record>(4096);
-    let next = AtomicUsize::new(0);
-    let abort = AtomicBool::new(false);
+    let (tx, rx) = crossbeam_channel::bounded::<(usize, Record)>(4096);
+    let halt = AtomicBool::new(false);
+    let stopped = AtomicBool::new(false);
+    let queue = Queue::new(&plan.order, [interrupt, &halt]);
     let ctx = Worker {
         matcher: &cfg.matcher,
         sha256: cfg.sha256,
+        todo: &todo,
+        queue: &queue,
+        progress,
+        bytes_read: AtomicU64::new(0),
     };
+    let mut first_hit = None;
     let written = std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut w = Writer {
@@ -160,46 +184,55 @@ pub fn scan(
                 lines: &mut lines,
                 progress,
                 set_names: &set_names,
+                todo: &todo,
+                links: &plan.links,
+                stop_after: cfg.stop_after,
+                new_hits: 0,
+                started: started_at,
+                first_hit: &mut first_hit,
             };
-            let r = w.run(rx);
-            if r.is_err() {
-                abort.store(true, Ordering::SeqCst);
+            let r = w.run(rx, &stopped);
+            if r.is_err() || stopped.load(Ordering::SeqCst) {
+                halt.store(true, Ordering::SeqCst);
             }
             r
         });
-        for _ in 0..cfg.threads {
-            let tx = tx.clone();
-            let (todo, next, abort, ctx) = (&todo, &next, &abort, &ctx);
-            s.spawn(move || {
-                let mut buf = vec![0u8; READ_BUFFER];
-                let mut scratch = Scratch::default();
-                loop {
-                    if interrupt.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(entry) = todo.get(i) else { break };
-                    let record = ctx.process(entry, &mut buf, &mut scratch);
-                    let bytes = if entry.status == Status::Hash {
-                        record.size
-                    } else {
-                        0
-                    };
-                    if tx.send(record).is_err() {
-                        break;
-                    }
-                    progress.file_done(bytes);
+        match policy.medium {
+            Medium::Ssd => {
+                for _ in 0..policy.readers {
+                    let tx = tx.clone();
+                    let ctx = &ctx;
+                    s.spawn(move || ctx.read_and_hash_all(&tx));
                 }
-            });
+            }
+            Medium::Hdd => {
+                let pool = BufferPool::new(HDD_BUFFERS, HDD_CHUNK);
+                let mut feeds = Vec::new();
+                for _ in 0..policy.hashers {
+                    let (ftx, frx) = crossbeam_channel::bounded::<Feed>(HDD_BUFFERS);
+                    feeds.push(ftx);
+                    let tx = tx.clone();
+                    let (ctx, pool) = (&ctx, pool.clone());
+                    s.spawn(move || ctx.hash_fed(frx, &tx, &pool));
+                }
+                let tx = tx.clone();
+                let ctx = &ctx;
+                s.spawn(move || ctx.read_sequentially(feeds, &tx, &pool));
+            }
         }
         drop(tx);
-        writer.join().expect("report writer panicked")
+        let r = writer.join().expect("report writer panicked");
+        if r.is_err() {
+            halt.store(true, Ordering::SeqCst);
+        }
+        r
     });
     if let Err(e) = written {
         // Keep what the journal holds for --resume; the error says what failed.
         let _ = case.journal.flush();
         return Err(e);
     }
+    let bytes_read = ctx.bytes_read.load(Ordering::Relaxed);
     let hash_seconds = hash_start.elapsed().as_secs_f64();
     progress.finishing();
     case.journal
@@ -218,8 +251,10 @@ pub fn scan(
     let entries_found = found.len() as u64;
     drop(todo);
     drop(found);
-    let interrupted =
-        walk_interrupted || interrupt.load(Ordering::SeqCst) || rows_missing(&rows, entries_found);
+    let stopped = stopped.load(Ordering::SeqCst);
+    let interrupted = walk_interrupted
+        || interrupt.load(Ordering::SeqCst)
+        || (!stopped && rows_missing(&rows, entries_found));
     // A path appears once; should a journal ever repeat one, its first row stands.
     rows.sort_by(|a, b| a.path.cmp(&b.path));
     rows.dedup_by(|b, a| a.path == b.path);
@@ -232,7 +267,7 @@ pub fn scan(
     let v = &tally.verdicts;
     let status = if interrupted {
         ExitStatus::Interrupted
-    } else if v.alert + v.conflict > 0 {
+    } else if stopped || v.alert + v.conflict > 0 {
         ExitStatus::Alert
     } else if v.unreadable > 0 {
         ExitStatus::Unreadable
@@ -244,10 +279,13 @@ pub fn scan(
         version: crate::TOOL_VERSION,
         status: if interrupted {
             "interrupted"
+        } else if stopped {
+            "stopped"
         } else {
             "complete"
         },
-        complete: !interrupted,
+        complete: !interrupted && !stopped,
+        stop_after: cfg.stop_after,
         evidence: cfg.evidence.display().to_string(),
         case: cfg.case.clone(),
         exhibit: cfg.exhibit.clone(),
@@ -255,12 +293,14 @@ pub fn scan(
         started,
         finished: audit::now(),
         threads: cfg.threads,
+        io: policy.medium.as_str(),
         sha256: cfg.sha256,
         totals: Totals {
             entries_found,
             rows: rows.len() as u64,
             files_hashed: tally.files_hashed,
             bytes_hashed: tally.bytes_hashed,
+            bytes_read,
             empty_files: tally.empty_files,
         },
         verdicts: tally.verdicts.clone(),
@@ -281,6 +321,7 @@ pub fn scan(
             walk_seconds,
             hash_seconds,
             total_seconds: started_at.elapsed().as_secs_f64(),
+            first_hit_seconds: first_hit,
         },
         resumed: cfg.resume,
         exit_status: status.code(),
@@ -289,19 +330,28 @@ pub fn scan(
     summary_json.push(b'\n');
     audit::write_atomically(&dir.join(SUMMARY), &summary_json)?;
     audit.event(
-        if interrupted { "interrupted" } else { "end" },
+        if interrupted {
+            "interrupted"
+        } else if stopped {
+            "stopped"
+        } else {
+            "end"
+        },
         json!({
             "status": summary.status,
+            "stop_after": cfg.stop_after,
+            "entries_found": entries_found,
             "rows": summary.totals.rows,
             "files_hashed": summary.totals.files_hashed,
             "bytes_hashed": summary.totals.bytes_hashed,
+            "bytes_read": bytes_read,
             "verdicts": summary.verdicts,
             "exit_status": status.code(),
         }),
     )?;
     audit.sync()?;
     report::manifest::write(dir, &[AUDIT, HITS, REPORT, SUMMARY], MANIFEST)?;
-    if !interrupted {
+    if !interrupted && !stopped {
         let j = dir.join(JOURNAL);
         std::fs::remove_file(&j).map_err(|e| Error::output(&j, e))?;
     }
@@ -404,7 +454,8 @@ fn write_lines<'a>(
 }
 
 /// The single report writer: receives every record, journals it, streams hits,
-/// logs unreadable and changing entries.
+/// logs unreadable and changing entries, and writes the rows of the other paths
+/// of a hard-linked file from the one read of it.
 struct Writer<'a> {
     case: &'a mut Case,
     hits: &'a mut BufWriter<File>,
@@ -412,58 +463,160 @@ struct Writer<'a> {
     lines: &'a mut LineWriter,
     progress: &'a dyn Progress,
     set_names: &'a [String],
+    todo: &'a [&'a Found],
+    links: &'a HashMap<usize, Vec<usize>>,
+    stop_after: Option<u64>,
+    new_hits: u64,
+    started: Instant,
+    first_hit: &'a mut Option<f64>,
 }
 
 impl Writer<'_> {
-    fn run(&mut self, rx: crossbeam_channel::Receiver<Record>) -> Result<()> {
-        let stop_after = failpoint::rows();
-        for (n, record) in rx.iter().enumerate() {
-            let cells = cells(&record);
-            let line = self.lines.line(&cells);
-            let jpath = self.case.journal.path().to_path_buf();
-            self.case
-                .journal
-                .append(&line)
-                .map_err(|e| Error::output(&jpath, e))?;
-            self.case.tally.add(&cells, self.set_names);
-            let hit = record.verdict.is_hit();
-            if hit {
-                let run = |w: &mut BufWriter<File>| -> std::io::Result<()> {
-                    w.write_all(&line)?;
-                    w.flush()
+    fn run(
+        &mut self,
+        rx: crossbeam_channel::Receiver<(usize, Record)>,
+        stopped: &AtomicBool,
+    ) -> Result<()> {
+        let kill_after = failpoint::rows();
+        let mut n = 0;
+        for (index, record) in rx.iter() {
+            let others = self.links.get(&index).map(Vec::as_slice).unwrap_or(&[]);
+            for &other in others {
+                let f = self.todo[other];
+                let mut copy = record.clone();
+                copy.path = f.rel.clone();
+                copy.times = f.times;
+                let link = format!("hard link to {}: read once, as that path", record.path);
+                copy.note = if copy.note.is_empty() {
+                    link
+                } else {
+                    format!("{}; {link}", copy.note)
                 };
-                run(self.hits).map_err(|e| Error::output(self.hits_path, e))?;
-                self.progress.hit(&record);
+                copy.changed = false;
+                self.progress.file_done(copy.size);
+                self.write(copy)?;
             }
-            if record.verdict == Verdict::Unreadable {
-                self.case.audit.event(
-                    "unreadable",
-                    json!({ "path": record.path, "kind": record.kind.as_str(), "note": record.note }),
-                )?;
-            }
-            if record.changed {
-                self.case.audit.event(
-                    "changed",
-                    json!({ "path": record.path, "note": record.note }),
-                )?;
-            }
-            self.case.rows.push(Row {
-                path: record.path,
-                hit,
-                line,
-            });
-            if stop_after == Some(n + 1) {
+            self.write(record)?;
+            n += 1 + others.len();
+            if kill_after.is_some_and(|k| n >= k) {
                 failpoint::kill();
+            }
+            if self.stop_after.is_some_and(|k| self.new_hits >= k) {
+                stopped.store(true, Ordering::SeqCst);
             }
         }
         Ok(())
     }
+
+    fn write(&mut self, record: Record) -> Result<()> {
+        let cells = cells(&record);
+        let line = self.lines.line(&cells);
+        let jpath = self.case.journal.path().to_path_buf();
+        self.case
+            .journal
+            .append(&line)
+            .map_err(|e| Error::output(&jpath, e))?;
+        self.case.tally.add(&cells, self.set_names);
+        let hit = record.verdict.is_hit();
+        if hit {
+            let run = |w: &mut BufWriter<File>| -> std::io::Result<()> {
+                w.write_all(&line)?;
+                w.flush()
+            };
+            run(self.hits).map_err(|e| Error::output(self.hits_path, e))?;
+            self.new_hits += 1;
+            if self.first_hit.is_none() {
+                *self.first_hit = Some(self.started.elapsed().as_secs_f64());
+            }
+            self.progress.hit(&record);
+        }
+        if record.verdict == Verdict::Unreadable {
+            self.case.audit.event(
+                "unreadable",
+                json!({ "path": record.path, "kind": record.kind.as_str(), "note": record.note }),
+            )?;
+        }
+        if record.changed {
+            self.case.audit.event(
+                "changed",
+                json!({ "path": record.path, "note": record.note }),
+            )?;
+        }
+        self.case.rows.push(Row {
+            path: record.path,
+            hit,
+            line,
+        });
+        Ok(())
+    }
 }
 
-/// What every hashing worker shares.
+/// What every reading and hashing thread shares.
 struct Worker<'a> {
     matcher: &'a Matcher,
     sha256: bool,
+    todo: &'a [&'a Found],
+    queue: &'a Queue<'a>,
+    progress: &'a dyn Progress,
+    /// Bytes read from evidence files, counted as they are read.
+    bytes_read: AtomicU64,
+}
+
+/// Chunks the sequential reader hands to hashing threads.
+const HDD_CHUNK: usize = 1 << 20;
+/// Chunks in flight between the sequential reader and the hashers.
+const HDD_BUFFERS: usize = 16;
+
+/// Reused read buffers, bounding what the sequential reader can run ahead.
+#[derive(Clone)]
+struct BufferPool {
+    give: crossbeam_channel::Sender<Vec<u8>>,
+    take: crossbeam_channel::Receiver<Vec<u8>>,
+}
+
+impl BufferPool {
+    fn new(count: usize, size: usize) -> BufferPool {
+        let (give, take) = crossbeam_channel::bounded(count);
+        for _ in 0..count {
+            give.send(vec![0u8; size]).expect("pool has room");
+        }
+        BufferPool { give, take }
+    }
+
+    fn get(&self) -> Vec<u8> {
+        self.take.recv().expect("the pool outlives its users")
+    }
+
+    fn put(&self, buf: Vec<u8>) {
+        let _ = self.give.send(buf);
+    }
+}
+
+/// What the sequential reader sends a hashing thread about one file.
+enum Feed {
+    /// A file opened and checked; its data follows.
+    Begin {
+        index: usize,
+        record: Box<Record>,
+        before: Box<std::fs::Metadata>,
+        notes: Vec<String>,
+    },
+    /// The next bytes of the file (the first `len` bytes of the buffer).
+    Data(Vec<u8>, usize),
+    /// The file is read: its length, the error that stopped it, and its metadata
+    /// after the read.
+    End {
+        read: Result<u64, ReadFailure>,
+        after: Option<std::fs::Metadata>,
+    },
+}
+
+/// The outcome of the first read of a file.
+enum Step {
+    /// The record is complete.
+    Done(Box<Record>),
+    /// Put back: a large file whose content is not a likely hit.
+    Defer,
 }
 
 /// Opens an evidence file read-only without following links, without blocking on
@@ -482,39 +635,267 @@ pub fn open_evidence(path: &Path) -> std::io::Result<File> {
     }
 }
 
-impl Worker<'_> {
-    fn process(&self, entry: &Found, buf: &mut [u8], scratch: &mut Scratch) -> Record {
-        let mut r = Record {
-            path: entry.rel.clone(),
-            kind: entry.kind,
-            size: entry.size,
-            times: entry.times,
-            digests: None,
-            verdict: Verdict::Skipped,
-            hashsets: String::new(),
-            category: String::new(),
-            note: String::new(),
-            changed: false,
-        };
-        match &entry.status {
-            Status::Skip(note) => r.note = note.clone(),
-            Status::Unreadable(note) => {
-                r.verdict = Verdict::Unreadable;
-                r.note = note.clone();
-            }
-            Status::Hash => self.hash(entry, &mut r, buf, scratch),
+/// A record for `entry` with what the walk knows; reading fills in the rest.
+fn base_record(entry: &Found) -> Record {
+    let mut r = Record {
+        path: entry.rel.clone(),
+        kind: entry.kind,
+        size: entry.size,
+        times: entry.times,
+        digests: None,
+        verdict: Verdict::Skipped,
+        hashsets: String::new(),
+        category: String::new(),
+        note: String::new(),
+        content: None,
+        changed: false,
+    };
+    match &entry.status {
+        Status::Skip(note) => r.note = note.clone(),
+        Status::Unreadable(note) => {
+            r.verdict = Verdict::Unreadable;
+            r.note = note.clone();
         }
-        r
+        Status::Hash => {}
+    }
+    r
+}
+
+impl Worker<'_> {
+    /// One parallel reader (solid-state policy): takes entries from the queue,
+    /// reads and hashes each, sends the records to the writer.
+    fn read_and_hash_all(&self, tx: &crossbeam_channel::Sender<(usize, Record)>) {
+        let mut buf = vec![0u8; READ_BUFFER];
+        let mut scratch = Scratch::default();
+        while let Some(t) = self.queue.take() {
+            let entry = self.todo[t.index];
+            match self.read_and_hash(entry, t.deferred, &mut buf, &mut scratch) {
+                Step::Defer => self.queue.defer(t),
+                Step::Done(record) => {
+                    self.queue.done(t);
+                    let bytes = if entry.status == Status::Hash {
+                        record.size
+                    } else {
+                        0
+                    };
+                    if tx.send((t.index, *record)).is_err() {
+                        break;
+                    }
+                    self.progress.file_done(bytes);
+                }
+            }
+        }
     }
 
-    fn hash(&self, entry: &Found, r: &mut Record, buf: &mut [u8], scratch: &mut Scratch) {
+    fn read_and_hash(
+        &self,
+        entry: &Found,
+        deferred: bool,
+        buf: &mut [u8],
+        scratch: &mut Scratch,
+    ) -> Step {
+        let mut r = base_record(entry);
+        if entry.status != Status::Hash {
+            return Step::Done(Box::new(r));
+        }
+        let Some((file, before, notes)) = self.open_checked(entry, &mut r) else {
+            return Step::Done(Box::new(r));
+        };
+        let mut hints = CacheHints::start(&file, before.len());
+        let head = content::HEAD.min(buf.len());
+        let (n, err) = digest::fill(&mut &file, &mut buf[..head]);
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        r.content = ContentType::detect(&buf[..n]);
+        if !deferred && defer(err.is_none(), n == head, before.len(), r.content) {
+            return Step::Defer;
+        }
+        let mut hasher = MultiHasher::new(self.sha256);
+        hasher.update(&buf[..n]);
+        let mut total = n as u64;
+        let read = match err {
+            Some(error) => Err(ReadFailure {
+                offset: total,
+                error,
+            }),
+            None if n < head => Ok(total),
+            None => loop {
+                match (&file).read(buf) {
+                    Ok(0) => break Ok(total),
+                    Ok(k) => {
+                        hasher.update(&buf[..k]);
+                        total += k as u64;
+                        self.bytes_read.fetch_add(k as u64, Ordering::Relaxed);
+                        hints.advance(&file, total, false);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(error) => {
+                        break Err(ReadFailure {
+                            offset: total,
+                            error,
+                        })
+                    }
+                }
+            },
+        };
+        hints.advance(&file, total, true);
+        let after = file.metadata().ok();
+        self.conclude(&mut r, hasher, read, &before, after, notes, scratch);
+        Step::Done(Box::new(r))
+    }
+
+    /// The sequential reader (spinning-disk policy): reads files one at a time in
+    /// plan order and feeds their bytes to the hashing threads, file by file.
+    fn read_sequentially(
+        &self,
+        feeds: Vec<crossbeam_channel::Sender<Feed>>,
+        tx: &crossbeam_channel::Sender<(usize, Record)>,
+        pool: &BufferPool,
+    ) {
+        let mut turn = 0;
+        let send = |feed: &crossbeam_channel::Sender<Feed>, f: Feed| feed.send(f).is_ok();
+        while let Some(t) = self.queue.take() {
+            let entry = self.todo[t.index];
+            let mut r = base_record(entry);
+            let opened = if entry.status == Status::Hash {
+                self.open_checked(entry, &mut r)
+            } else {
+                None
+            };
+            let Some((file, before, notes)) = opened else {
+                self.queue.done(t);
+                let bytes = if entry.status == Status::Hash {
+                    r.size
+                } else {
+                    0
+                };
+                if tx.send((t.index, r)).is_err() {
+                    break;
+                }
+                self.progress.file_done(bytes);
+                continue;
+            };
+            let mut hints = CacheHints::start(&file, before.len());
+            let mut buf = pool.get();
+            let head = content::HEAD.min(buf.len());
+            let (n, err) = digest::fill(&mut &file, &mut buf[..head]);
+            self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+            r.content = ContentType::detect(&buf[..n]);
+            if !t.deferred && defer(err.is_none(), n == head, before.len(), r.content) {
+                pool.put(buf);
+                self.queue.defer(t);
+                continue;
+            }
+            let feed = &feeds[turn % feeds.len()];
+            turn += 1;
+            let begin = Feed::Begin {
+                index: t.index,
+                record: Box::new(r),
+                before: Box::new(before),
+                notes,
+            };
+            if !send(feed, begin) || !send(feed, Feed::Data(buf, n)) {
+                break;
+            }
+            let mut total = n as u64;
+            let read = match err {
+                Some(error) => Err(ReadFailure {
+                    offset: total,
+                    error,
+                }),
+                None if n < head => Ok(total),
+                None => loop {
+                    let mut buf = pool.get();
+                    let (k, err) = digest::fill(&mut &file, &mut buf);
+                    total += k as u64;
+                    self.bytes_read.fetch_add(k as u64, Ordering::Relaxed);
+                    hints.advance(&file, total, false);
+                    if k > 0 {
+                        if !send(feed, Feed::Data(buf, k)) {
+                            return;
+                        }
+                    } else {
+                        pool.put(buf);
+                    }
+                    match err {
+                        Some(error) => {
+                            break Err(ReadFailure {
+                                offset: total,
+                                error,
+                            })
+                        }
+                        None if k < HDD_CHUNK => break Ok(total),
+                        None => {}
+                    }
+                },
+            };
+            hints.advance(&file, total, true);
+            let after = file.metadata().ok();
+            self.queue.done(t);
+            if !send(feed, Feed::End { read, after }) {
+                break;
+            }
+        }
+    }
+
+    /// One hashing thread of the spinning-disk policy.
+    fn hash_fed(
+        &self,
+        rx: crossbeam_channel::Receiver<Feed>,
+        tx: &crossbeam_channel::Sender<(usize, Record)>,
+        pool: &BufferPool,
+    ) {
+        let mut scratch = Scratch::default();
+        type Open = (
+            usize,
+            Box<Record>,
+            Box<std::fs::Metadata>,
+            Vec<String>,
+            MultiHasher,
+        );
+        let mut current: Option<Open> = None;
+        for feed in rx {
+            match feed {
+                Feed::Begin {
+                    index,
+                    record,
+                    before,
+                    notes,
+                } => current = Some((index, record, before, notes, MultiHasher::new(self.sha256))),
+                Feed::Data(buf, n) => {
+                    if let Some(c) = &mut current {
+                        c.4.update(&buf[..n]);
+                    }
+                    pool.put(buf);
+                }
+                Feed::End { read, after } => {
+                    let Some((index, mut r, before, notes, hasher)) = current.take() else {
+                        continue;
+                    };
+                    self.conclude(&mut r, hasher, read, &before, after, notes, &mut scratch);
+                    let bytes = r.size;
+                    if tx.send((index, *r)).is_err() {
+                        break;
+                    }
+                    self.progress.file_done(bytes);
+                }
+            }
+        }
+    }
+
+    /// Opens a file to hash and checks it is still the regular file the walk saw.
+    /// On failure the record is completed and `None` returned.
+    fn open_checked(
+        &self,
+        entry: &Found,
+        r: &mut Record,
+    ) -> Option<(File, std::fs::Metadata, Vec<String>)> {
         let file = match open_evidence(&entry.path) {
             Ok(f) => f,
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 r.kind = Kind::Symlink;
                 r.note = "replaced by a symbolic link after the walk; not followed".into();
                 r.changed = true;
-                return;
+                return None;
             }
             Err(e) => {
                 r.verdict = Verdict::Unreadable;
@@ -523,7 +904,7 @@ impl Worker<'_> {
                 } else {
                     format!("cannot open: {e}")
                 };
-                return;
+                return None;
             }
         };
         let before = match file.metadata() {
@@ -531,14 +912,14 @@ impl Worker<'_> {
             Err(e) => {
                 r.verdict = Verdict::Unreadable;
                 r.note = format!("cannot stat the open file: {e}");
-                return;
+                return None;
             }
         };
         if !before.is_file() {
             r.kind = Kind::from_file_type(before.file_type());
             r.note = format!("became a {} after the walk; not read", r.kind.as_str());
             r.changed = true;
-            return;
+            return None;
         }
         let mut notes = Vec::new();
         if (before.dev(), before.ino()) != (entry.dev, entry.ino) {
@@ -548,8 +929,22 @@ impl Worker<'_> {
             r.times = Times::from_metadata(&before);
             r.changed = true;
         }
-        let mut hasher = MultiHasher::new(self.sha256);
-        let size = match hash_reader(&mut &file, buf, &mut hasher) {
+        Some((file, before, notes))
+    }
+
+    /// Completes the record of a file read to its end (or to a read error).
+    #[allow(clippy::too_many_arguments)]
+    fn conclude(
+        &self,
+        r: &mut Record,
+        hasher: MultiHasher,
+        read: std::result::Result<u64, ReadFailure>,
+        before: &std::fs::Metadata,
+        after: Option<std::fs::Metadata>,
+        mut notes: Vec<String>,
+        scratch: &mut Scratch,
+    ) {
+        let size = match read {
             Ok(n) => n,
             Err(fail) => {
                 r.verdict = Verdict::Unreadable;
@@ -557,7 +952,7 @@ impl Worker<'_> {
                 return;
             }
         };
-        if let Ok(after) = file.metadata() {
+        if let Some(after) = after {
             let changed = after.len() != size
                 || (after.mtime(), after.mtime_nsec()) != (before.mtime(), before.mtime_nsec());
             if changed {
@@ -582,4 +977,10 @@ impl Worker<'_> {
         }
         r.note = notes.join("; ");
     }
+}
+
+/// Whether to put a file back after reading its head: a large file read in full
+/// so far whose content is not a picture, video or archive.
+fn defer(ok: bool, head_full: bool, size: u64, content: Option<ContentType>) -> bool {
+    ok && head_full && size > schedule::DEFER_ABOVE && !content.is_some_and(|c| c.likely_hit())
 }

@@ -8,6 +8,8 @@ use crate::record::Record;
 pub trait Progress: Sync {
     /// The walk has found `files` entries holding `bytes` bytes of regular files so far.
     fn walking(&self, _files: u64, _bytes: u64) {}
+    /// A decision the user should see before hashing starts (the I/O policy).
+    fn decision(&self, _line: &str) {}
     /// The walk is over; hashing of `files` entries and `bytes` bytes begins.
     fn hashing(&self, _files: u64, _bytes: u64) {}
     /// One entry has been handled; `bytes` of it were read.

@@ -206,6 +206,8 @@ pub struct Record {
     pub category: String,
     /// Why the row is `unreadable`, `skipped` or `conflict`, or how a hit matched.
     pub note: String,
+    /// The content type detected from the file's first bytes, if any.
+    pub content: Option<crate::content::ContentType>,
     /// The file changed (or was replaced) while it was read; the note says how.
     /// Not a column: it makes the report writer log an audit event.
     pub changed: bool,

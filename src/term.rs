@@ -52,6 +52,10 @@ impl Progress for TermProgress {
             .set_message(format!("{files} entries, {} found", HumanBytes(bytes)));
     }
 
+    fn decision(&self, line: &str) {
+        self.bar.println(for_terminal(line));
+    }
+
     fn hashing(&self, files: u64, bytes: u64) {
         self.total_files.store(files, Ordering::Relaxed);
         self.bar.set_length(bytes);
@@ -137,4 +141,13 @@ pub fn summary_lines(o: &ScanOutcome, case_dir: &std::path::Path) -> Vec<String>
         for_terminal(&case_dir.display().to_string())
     ));
     lines
+}
+
+/// For stderr that is not a terminal: no bar, only the decisions, one line each.
+pub struct DecisionLog;
+
+impl Progress for DecisionLog {
+    fn decision(&self, line: &str) {
+        eprintln!("hashsweep: {}", for_terminal(line));
+    }
 }

@@ -59,6 +59,8 @@ pub struct Found {
     pub dev: u64,
     /// Inode number from `lstat`.
     pub ino: u64,
+    /// Number of hard links from `lstat`.
+    pub nlink: u64,
     /// Times from `lstat`/`statx`.
     pub times: Times,
     /// What to do with it.
@@ -173,6 +175,7 @@ impl<'a> Shared<'a> {
             size: meta.map_or(0, |m| m.len()),
             dev: meta.map_or(0, |m| m.dev()),
             ino: meta.map_or(0, |m| m.ino()),
+            nlink: meta.map_or(0, |m| m.nlink()),
             times: meta.map(Times::from_metadata).unwrap_or_default(),
             status,
         }

@@ -4,6 +4,7 @@
 
 mod util;
 
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -463,10 +464,10 @@ fn file_deleted_between_walk_and_read_is_unreadable() {
     let ev = tmp.path().join("ev");
     std::fs::create_dir_all(&ev).unwrap();
     // Hashed first (path order, one thread): gives the test time to delete the victim.
-    std::fs::File::create(ev.join("a-large.img"))
-        .unwrap()
-        .set_len(1 << 30)
-        .unwrap();
+    // It starts like a JPEG, so it is not put back as a large file of no interest.
+    let mut large = std::fs::File::create(ev.join("a-large.img")).unwrap();
+    large.write_all(&[0xff, 0xd8, 0xff, 0xe0]).unwrap();
+    large.set_len(1 << 30).unwrap();
     write(&ev, "b-victim.txt", b"about to vanish");
     let case = tmp.path().join("case");
     let child = Command::new(bin())

@@ -10,9 +10,23 @@ use crate::record::{FileTime, Record};
 use std::borrow::Cow;
 
 /// The report columns, in order. Later versions may append columns, never reorder.
-pub const COLUMNS: [&str; 14] = [
-    "path", "kind", "size", "modified", "accessed", "changed", "created", "md5", "sha1", "sha256",
-    "verdict", "hashsets", "category", "note",
+pub const COLUMNS: [&str; 16] = [
+    "path",
+    "kind",
+    "size",
+    "modified",
+    "accessed",
+    "changed",
+    "created",
+    "md5",
+    "sha1",
+    "sha256",
+    "verdict",
+    "hashsets",
+    "category",
+    "note",
+    "type",
+    "type_mismatch",
 ];
 
 /// Column positions, for code that reads rows back.
@@ -33,6 +47,10 @@ pub mod col {
     pub const CATEGORY: usize = 12;
     /// `note`.
     pub const NOTE: usize = 13;
+    /// `type`.
+    pub const TYPE: usize = 14;
+    /// `type_mismatch`.
+    pub const TYPE_MISMATCH: usize = 15;
 }
 
 /// Neutralises a cell that a spreadsheet would read as a formula.
@@ -48,7 +66,7 @@ fn time(t: Option<FileTime>) -> String {
 }
 
 /// The cells of one row.
-pub fn cells(r: &Record) -> [String; 14] {
+pub fn cells(r: &Record) -> [String; 16] {
     let (md5, sha1, sha256) = match &r.digests {
         Some(d) => (
             to_hex(&d.md5),
@@ -72,6 +90,13 @@ pub fn cells(r: &Record) -> [String; 14] {
         safe_cell(&r.hashsets).into_owned(),
         safe_cell(&r.category).into_owned(),
         safe_cell(&r.note).into_owned(),
+        r.content.map(|c| c.mime()).unwrap_or_default().to_string(),
+        match r.content {
+            Some(c) if c.mismatches(&r.path) => "true",
+            Some(_) => "false",
+            None => "",
+        }
+        .to_string(),
     ]
 }
 
@@ -101,6 +126,7 @@ mod tests {
             hashsets: "=evil".into(),
             category: String::new(),
             note: "n".into(),
+            content: None,
             changed: false,
         };
         let mut lw = crate::journal::LineWriter::default();
@@ -111,7 +137,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,n"
+            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,n,,"
         );
     }
 }

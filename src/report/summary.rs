@@ -69,8 +69,11 @@ pub struct Totals {
     pub rows: u64,
     /// Regular files hashed to the end.
     pub files_hashed: u64,
-    /// Bytes hashed.
+    /// Bytes hashed (the size of each hashed row; a hard-linked file counts once
+    /// per path).
     pub bytes_hashed: u64,
+    /// Bytes read from evidence files by this run.
+    pub bytes_read: u64,
     /// Regular files of zero bytes (never matched against any set).
     pub empty_files: u64,
 }
@@ -84,6 +87,8 @@ pub struct Timings {
     pub hash_seconds: f64,
     /// From start to the last report written.
     pub total_seconds: f64,
+    /// From start to the first alert or conflict row of this run, if any.
+    pub first_hit_seconds: Option<f64>,
 }
 
 /// The content of summary.json.
@@ -93,10 +98,12 @@ pub struct Summary {
     pub tool: &'static str,
     /// Tool version.
     pub version: &'static str,
-    /// `complete` or `interrupted`.
+    /// `complete`, `interrupted` or `stopped` (by `--stop-after`).
     pub status: &'static str,
     /// True when every entry found has its row.
     pub complete: bool,
+    /// The `--stop-after` limit of this run, if one was given.
+    pub stop_after: Option<u64>,
     /// The evidence root.
     pub evidence: String,
     /// Case identifier.
@@ -111,6 +118,9 @@ pub struct Summary {
     pub finished: String,
     /// Hashing threads used.
     pub threads: usize,
+    /// The read policy: `ssd` (parallel readers) or `hdd` (one reader in physical
+    /// order); the audit log says why.
+    pub io: &'static str,
     /// Whether SHA-256 was computed.
     pub sha256: bool,
     /// Totals.

@@ -1,0 +1,199 @@
+//! The order files are read in: likely hits first, hard links once.
+//!
+//! Files under user profile folders (`Users/<name>`, `home/<name>`, `Documents
+//! and Settings/<name>`) and camera folders (`DCIM`) come first, and within each
+//! group files whose names suggest pictures, videos or archives. Content decides
+//! the rest while reading: a large file whose first bytes are not an image, a
+//! video or an archive is put back until everything else has been read (see
+//! [`Queue::defer`]). On a spinning disk each group is read in physical order.
+//! None of this changes a report row: `report.csv` is sorted by path at the end.
+
+use crate::walk::{Found, Status};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A large file whose content is not a likely hit is read after everything else.
+pub const DEFER_ABOVE: u64 = 1 << 20;
+
+/// Names of folders holding one folder per user.
+const PROFILE_ROOTS: &[&str] = &["users", "home", "documents and settings"];
+/// Extensions of pictures, videos and archives (lower case).
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jfif", "png", "gif", "bmp", "webp", "heic", "heif", "tif", "tiff", "mp4",
+    "m4v", "mov", "avi", "wmv", "mkv", "webm", "3gp", "mpg", "mpeg", "flv", "zip", "rar", "7z",
+];
+
+/// The priority group of a report path: 0 is read first.
+pub fn group(rel: &str) -> u8 {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let dirs = &parts[..parts.len().saturating_sub(1)];
+    let in_profile = dirs.iter().enumerate().any(|(i, d)| {
+        (PROFILE_ROOTS.iter().any(|r| d.eq_ignore_ascii_case(r)) && i + 1 < dirs.len())
+            || d.eq_ignore_ascii_case("dcim")
+    });
+    let media = crate::content::extension(rel)
+        .is_some_and(|e| MEDIA_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)));
+    match (in_profile, media) {
+        (true, true) => 0,
+        (true, false) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    }
+}
+
+/// What to read, in what order.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Indices of the entries to process, in reading order. Hard links other
+    /// than the first path of each inode are not here.
+    pub order: Vec<usize>,
+    /// For an entry read, the other paths of the same inode, which get rows with
+    /// the digests of that one read.
+    pub links: HashMap<usize, Vec<usize>>,
+    /// Entries in the first two groups (user folders).
+    pub in_profiles: usize,
+    /// Entries placed by FIEMAP (physical order only).
+    pub physically_mapped: usize,
+}
+
+/// Plans the reading of `todo`. With `physical`, each group is sorted by the
+/// physical offset of its files (by inode number where that is unknown).
+pub fn plan(todo: &[&Found], physical: bool) -> Plan {
+    let mut plan = Plan::default();
+    let mut first_of_inode: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut groups: [Vec<usize>; 4] = Default::default();
+    for (i, f) in todo.iter().enumerate() {
+        if f.status == Status::Hash && f.nlink > 1 {
+            match first_of_inode.get(&(f.dev, f.ino)) {
+                Some(&first) => {
+                    plan.links.entry(first).or_default().push(i);
+                    continue;
+                }
+                None => {
+                    first_of_inode.insert((f.dev, f.ino), i);
+                }
+            }
+        }
+        groups[usize::from(group(&f.rel))].push(i);
+    }
+    plan.in_profiles = groups[0].len() + groups[1].len();
+    for g in &mut groups {
+        if physical {
+            plan.physically_mapped += crate::iopolicy::sort_physical(g, todo);
+        }
+        plan.order.append(g);
+    }
+    plan
+}
+
+/// Hands out entries to readers: the plan's order first, then the files put
+/// back by [`Queue::defer`].
+pub struct Queue<'a> {
+    order: &'a [usize],
+    next: AtomicUsize,
+    deferred: Mutex<VecDeque<usize>>,
+    /// Entries of the first pass being worked on: while any is, a reader that
+    /// finds nothing to do waits, since one may yet be put back.
+    active: AtomicUsize,
+    /// Stop the queue when any is set (interrupt, fatal error, --stop-after reached).
+    stops: [&'a AtomicBool; 2],
+}
+
+/// One entry to read.
+#[derive(Debug, Clone, Copy)]
+pub struct Take {
+    /// Index into the to-do list.
+    pub index: usize,
+    /// Whether this is the deferred second pass (no further deferral).
+    pub deferred: bool,
+}
+
+impl<'a> Queue<'a> {
+    /// A queue over `order`, stopped early when either flag is set.
+    pub fn new(order: &'a [usize], stops: [&'a AtomicBool; 2]) -> Queue<'a> {
+        Queue {
+            order,
+            next: AtomicUsize::new(0),
+            deferred: Mutex::new(VecDeque::new()),
+            active: AtomicUsize::new(0),
+            stops,
+        }
+    }
+
+    /// The next entry, or `None` when all are done or the scan stops. A first-pass
+    /// entry must be followed by [`Queue::done`] or [`Queue::defer`].
+    pub fn take(&self) -> Option<Take> {
+        loop {
+            if self.stops.iter().any(|s| s.load(Ordering::Relaxed)) {
+                return None;
+            }
+            self.active.fetch_add(1, Ordering::SeqCst);
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if let Some(&index) = self.order.get(i) {
+                return Some(Take {
+                    index,
+                    deferred: false,
+                });
+            }
+            self.active.fetch_sub(1, Ordering::SeqCst);
+            if let Some(index) = self.deferred.lock().expect("queue").pop_front() {
+                return Some(Take {
+                    index,
+                    deferred: true,
+                });
+            }
+            if self.active.load(Ordering::SeqCst) == 0 {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// A taken entry is finished.
+    pub fn done(&self, t: Take) {
+        if !t.deferred {
+            self.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Puts a first-pass entry back, to be read after every other.
+    pub fn defer(&self, t: Take) {
+        debug_assert!(!t.deferred);
+        self.deferred.lock().expect("queue").push_back(t.index);
+        self.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_by_folder_and_name() {
+        assert_eq!(group("/Users/alice/Pictures/a.JPG"), 0);
+        assert_eq!(group("/home/bob/notes.txt"), 1);
+        assert_eq!(group("/mnt/DCIM/100APPLE/x.dat"), 1);
+        assert_eq!(group("/Windows/Web/a.jpg"), 2);
+        assert_eq!(group("/Windows/System32/a.dll"), 3);
+        // The folder itself, not a user's folder in it.
+        assert_eq!(group("/Users/desktop.ini"), 3);
+        assert_eq!(group("/usersettings/a/b.txt"), 3);
+    }
+
+    #[test]
+    fn queue_serves_deferred_entries_last() {
+        let stop = AtomicBool::new(false);
+        let order = [5, 6, 7];
+        let q = Queue::new(&order, [&stop, &stop]);
+        let a = q.take().unwrap();
+        q.defer(a);
+        let mut seen = Vec::new();
+        while let Some(t) = q.take() {
+            seen.push((t.index, t.deferred));
+            q.done(t);
+        }
+        assert_eq!(seen, [(6, false), (7, false), (5, true)]);
+    }
+}
