@@ -164,7 +164,6 @@ pub fn scan(
     let hash_start = Instant::now();
     let (tx, rx) = crossbeam_channel::bounded::<(usize, Record)>(4096);
     let halt = AtomicBool::new(false);
-    let stopped = AtomicBool::new(false);
     let queue = Queue::new(&plan.order, [interrupt, &halt]);
     let ctx = Worker {
         matcher: &cfg.matcher,
@@ -173,6 +172,10 @@ pub fn scan(
         queue: &queue,
         progress,
         bytes_read: AtomicU64::new(0),
+        links: &plan.links,
+        hits: AtomicU64::new(0),
+        stop_after: cfg.stop_after,
+        halt: &halt,
     };
     let mut first_hit = None;
     let written = std::thread::scope(|s| {
@@ -186,13 +189,11 @@ pub fn scan(
                 set_names: &set_names,
                 todo: &todo,
                 links: &plan.links,
-                stop_after: cfg.stop_after,
-                new_hits: 0,
                 started: started_at,
                 first_hit: &mut first_hit,
             };
-            let r = w.run(rx, &stopped);
-            if r.is_err() || stopped.load(Ordering::SeqCst) {
+            let r = w.run(rx);
+            if r.is_err() {
                 halt.store(true, Ordering::SeqCst);
             }
             r
@@ -233,6 +234,9 @@ pub fn scan(
         return Err(e);
     }
     let bytes_read = ctx.bytes_read.load(Ordering::Relaxed);
+    let limit_reached = cfg
+        .stop_after
+        .is_some_and(|k| ctx.hits.load(Ordering::SeqCst) >= k);
     let hash_seconds = hash_start.elapsed().as_secs_f64();
     progress.finishing();
     case.journal
@@ -251,10 +255,11 @@ pub fn scan(
     let entries_found = found.len() as u64;
     drop(todo);
     drop(found);
-    let stopped = stopped.load(Ordering::SeqCst);
+    // Stopped by --stop-after only if that left entries unread.
+    let stopped = limit_reached && rows_missing(&rows, entries_found);
     let interrupted = walk_interrupted
         || interrupt.load(Ordering::SeqCst)
-        || (!stopped && rows_missing(&rows, entries_found));
+        || (!limit_reached && rows_missing(&rows, entries_found));
     // A path appears once; should a journal ever repeat one, its first row stands.
     rows.sort_by(|a, b| a.path.cmp(&b.path));
     rows.dedup_by(|b, a| a.path == b.path);
@@ -465,18 +470,12 @@ struct Writer<'a> {
     set_names: &'a [String],
     todo: &'a [&'a Found],
     links: &'a HashMap<usize, Vec<usize>>,
-    stop_after: Option<u64>,
-    new_hits: u64,
     started: Instant,
     first_hit: &'a mut Option<f64>,
 }
 
 impl Writer<'_> {
-    fn run(
-        &mut self,
-        rx: crossbeam_channel::Receiver<(usize, Record)>,
-        stopped: &AtomicBool,
-    ) -> Result<()> {
+    fn run(&mut self, rx: crossbeam_channel::Receiver<(usize, Record)>) -> Result<()> {
         let kill_after = failpoint::rows();
         let mut n = 0;
         for (index, record) in rx.iter() {
@@ -501,9 +500,6 @@ impl Writer<'_> {
             if kill_after.is_some_and(|k| n >= k) {
                 failpoint::kill();
             }
-            if self.stop_after.is_some_and(|k| self.new_hits >= k) {
-                stopped.store(true, Ordering::SeqCst);
-            }
         }
         Ok(())
     }
@@ -524,7 +520,6 @@ impl Writer<'_> {
                 w.flush()
             };
             run(self.hits).map_err(|e| Error::output(self.hits_path, e))?;
-            self.new_hits += 1;
             if self.first_hit.is_none() {
                 *self.first_hit = Some(self.started.elapsed().as_secs_f64());
             }
@@ -560,6 +555,12 @@ struct Worker<'a> {
     progress: &'a dyn Progress,
     /// Bytes read from evidence files, counted as they are read.
     bytes_read: AtomicU64,
+    links: &'a HashMap<usize, Vec<usize>>,
+    /// Alert and conflict rows produced (each path of a hard link counts).
+    hits: AtomicU64,
+    stop_after: Option<u64>,
+    /// Set to stop the queue once `stop_after` hits are found.
+    halt: &'a AtomicBool,
 }
 
 /// Chunks the sequential reader hands to hashing threads.
@@ -635,6 +636,21 @@ pub fn open_evidence(path: &Path) -> std::io::Result<File> {
     }
 }
 
+impl Worker<'_> {
+    /// Counts a finished record's hits, stopping the queue at `--stop-after`,
+    /// before it goes to the writer: with one reader no further file is taken.
+    fn count(&self, index: usize, r: &Record) {
+        if self.stop_after.is_none() || !r.verdict.is_hit() {
+            return;
+        }
+        let paths = 1 + self.links.get(&index).map_or(0, Vec::len) as u64;
+        let n = self.hits.fetch_add(paths, Ordering::SeqCst) + paths;
+        if self.stop_after.is_some_and(|k| n >= k) {
+            self.halt.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
 /// A record for `entry` with what the walk knows; reading fills in the rest.
 fn base_record(entry: &Found) -> Record {
     let mut r = Record {
@@ -678,6 +694,7 @@ impl Worker<'_> {
                     } else {
                         0
                     };
+                    self.count(t.index, &record);
                     if tx.send((t.index, *record)).is_err() {
                         break;
                     }
@@ -873,6 +890,7 @@ impl Worker<'_> {
                     };
                     self.conclude(&mut r, hasher, read, &before, after, notes, &mut scratch);
                     let bytes = r.size;
+                    self.count(index, &r);
                     if tx.send((index, *r)).is_err() {
                         break;
                     }

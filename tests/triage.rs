@@ -1,0 +1,282 @@
+//! Fast triage: content types, the I/O decision, hard links read once, hits
+//! first and `--stop-after`.
+
+mod util;
+
+use std::io::Write;
+use std::path::Path;
+use util::*;
+
+/// A minimal JPEG: SOI, a JFIF APP0 segment, EOI.
+fn jpeg(tag: u8) -> Vec<u8> {
+    let mut v = vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10];
+    v.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    v.extend_from_slice(&[0xff, 0xfe, 0x00, 0x03, tag, 0xff, 0xd9]);
+    v
+}
+
+fn png() -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend_from_slice(&[0, 0, 0, 13]);
+    v.extend_from_slice(b"IHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0");
+    v.extend_from_slice(&[0x90, 0x77, 0x53, 0xde]);
+    v
+}
+
+fn mp4() -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 0x18];
+    v.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2");
+    v.extend_from_slice(&[0, 0, 0, 8]);
+    v.extend_from_slice(b"free");
+    v
+}
+
+fn zip() -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    z.start_file("a.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(b"hello").unwrap();
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn content_types_and_mismatched_extensions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("/photo.jpg", jpeg(1), "image/jpeg", "false"),
+        ("/PHOTO2.JPEG", jpeg(2), "image/jpeg", "false"),
+        ("/system32/helper.dll", jpeg(3), "image/jpeg", "true"),
+        ("/noext", jpeg(4), "image/jpeg", "false"),
+        ("/pic.png", png(), "image/png", "false"),
+        (
+            "/anim.gif",
+            b"GIF89a\x01\0\x01\0\0\0\0;".to_vec(),
+            "image/gif",
+            "false",
+        ),
+        ("/clip.mp4", mp4(), "video/mp4", "false"),
+        ("/clip.txt", mp4(), "video/mp4", "true"),
+        ("/bundle.zip", zip(), "application/zip", "false"),
+        ("/report.docx.zip", zip(), "application/zip", "false"),
+        ("/notes.txt", b"just words\n".to_vec(), "", ""),
+        ("/empty.jpg", Vec::new(), "", ""),
+    ];
+    for (path, data, _, _) in &cases {
+        write(&ev, &path[1..], data);
+    }
+    std::os::unix::fs::symlink("photo.jpg", ev.join("link.jpg")).unwrap();
+    let s = scan(&ev, &tmp.path().join("case"), &[]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    for (path, _, mime, mismatch) in &cases {
+        let r = s.row(path);
+        assert_eq!(
+            (r["type"].as_str(), r["type_mismatch"].as_str()),
+            (*mime, *mismatch),
+            "{path}"
+        );
+    }
+    // A symbolic link is not read: no type.
+    let r = s.row("/link.jpg");
+    assert_eq!((r["type"].as_str(), r["type_mismatch"].as_str()), ("", ""));
+}
+
+/// The I/O decision, for auto and forced policies, is printed and in the audit log
+/// and summary; both policies give the same report bytes.
+#[test]
+fn io_decision_is_recorded_and_policies_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    for i in 0..300u32 {
+        let data: Vec<u8> = (0..(i * 997 % 70_000)).map(|j| (j * i) as u8).collect();
+        write(&ev, format!("d{}/f{i}.bin", i % 7), &data);
+    }
+    write(&ev, "big/large.bin", &vec![7u8; 3 << 20]);
+    let mut reports = Vec::new();
+    for io in ["auto", "ssd", "hdd"] {
+        let s = scan(&ev, &tmp.path().join(io), &["--io", io]);
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        assert!(
+            s.stderr.contains("hashsweep: I/O policy "),
+            "decision printed: {}",
+            s.stderr
+        );
+        let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
+        let event: serde_json::Value = audit
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|e| e["event"] == "io-policy")
+            .expect("io-policy event");
+        let policy = &event["policy"];
+        let summary = s.summary();
+        assert_eq!(summary["io"], policy["medium"]);
+        match io {
+            "auto" => {
+                assert!(
+                    ["kernel", "probe"].contains(&policy["decided_by"].as_str().unwrap()),
+                    "{policy}"
+                );
+                assert!(!policy["reason"].as_str().unwrap().is_empty());
+            }
+            forced => {
+                assert_eq!(policy["decided_by"], "option");
+                assert_eq!(policy["medium"], forced);
+                let readers = if forced == "hdd" { 1 } else { 2 };
+                assert!(policy["readers"] == readers || forced == "ssd");
+            }
+        }
+        if io == "hdd" {
+            assert_eq!(policy["order"], "physical");
+            assert_eq!(policy["readers"], 1);
+        }
+        reports.push(std::fs::read(s.dir.join("report.csv")).unwrap());
+    }
+    assert_eq!(reports[0], reports[1], "auto and ssd reports differ");
+    assert_eq!(reports[1], reports[2], "ssd and hdd reports differ");
+}
+
+/// Two names of one inode: both rows, same digests, and the data is read once
+/// (the summary counts the bytes actually read).
+#[test]
+fn hard_links_are_read_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let a = write(&ev, "a/original.bin", &data);
+    std::fs::create_dir_all(ev.join("b")).unwrap();
+    std::fs::hard_link(&a, ev.join("b/linked.bin")).unwrap();
+    write(&ev, "other.txt", b"other");
+    for io in ["ssd", "hdd"] {
+        let s = scan(&ev, &tmp.path().join(io), &["--io", io]);
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        let (x, y) = (s.row("/a/original.bin"), s.row("/b/linked.bin"));
+        assert_eq!(x["md5"], md5_hex(&data));
+        assert_eq!((&x["md5"], &x["sha1"]), (&y["md5"], &y["sha1"]));
+        assert_eq!(y["size"], data.len().to_string());
+        assert!(
+            y["note"].contains("hard link to /a/original.bin"),
+            "{}",
+            y["note"]
+        );
+        let totals = &s.summary()["totals"];
+        assert_eq!(
+            totals["bytes_read"],
+            data.len() as u64 + 5,
+            "{io}: {totals}"
+        );
+        assert_eq!(totals["rows"], 3);
+    }
+}
+
+/// A tree where the alert files sit in a user folder that sorts last: with one
+/// reader, `--stop-after 1` stops having read the user folder and nothing of the
+/// rest. The partial case folder verifies; `--resume` then gives the full report.
+#[test]
+fn user_folders_first_and_stop_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    for i in 0..400 {
+        write(
+            &ev,
+            format!("Program Files/app{}/lib{i}.dat", i % 10),
+            &[i as u8; 100],
+        );
+    }
+    write(&ev, "Windows/big.sys", &vec![1u8; 4 << 20]);
+    let alert = jpeg(9);
+    write(&ev, "zz/Users/alice/Pictures/holiday.jpg", &jpeg(5));
+    write(&ev, "zz/Users/alice/Pictures/x.jpg", &alert);
+    write(&ev, "zz/Users/alice/AppData/cache.bin", b"cache");
+    let set = write(
+        tmp.path(),
+        "alert.md5",
+        format!("{}\n", md5_hex(&alert)).as_bytes(),
+    );
+    let set = set.to_str().unwrap();
+
+    let full = scan(&ev, &tmp.path().join("full"), &["--hashset", set]);
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    assert_eq!(full.summary()["status"], "complete");
+
+    let case = tmp.path().join("quick");
+    let s = scan(
+        &ev,
+        &case,
+        &["--hashset", set, "--stop-after", "1", "--threads", "1"],
+    );
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    let summary = s.summary();
+    assert_eq!(summary["status"], "stopped");
+    assert_eq!(summary["complete"], false);
+    assert_eq!(summary["stop_after"], 1);
+    assert!(summary["timings"]["first_hit_seconds"].is_number());
+    let rows = s.rows();
+    assert!(
+        rows.iter()
+            .all(|r| r["path"].starts_with("/zz/Users/alice/")),
+        "only the user folder was read before the hit: {:?}",
+        rows.iter().map(|r| &r["path"]).collect::<Vec<_>>()
+    );
+    assert_eq!(s.hits().len(), 1);
+    assert!(summary["totals"]["bytes_read"].as_u64().unwrap() < 4 << 20);
+    let audit = std::fs::read_to_string(case.join("audit.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "stopped");
+    assert_eq!(last["status"], "stopped");
+    assert!(last["bytes_read"].is_number());
+
+    let v = run(&["verify".as_ref(), case.as_os_str()]);
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(v.status.code(), Some(0), "{text}");
+    assert!(text.contains("the scan is stopped"), "{text}");
+
+    // Finishing the stopped scan gives the report of the full scan.
+    let done = scan(&ev, &case, &["--hashset", set, "--resume"]);
+    assert_eq!(done.code, 1, "{}", done.stderr);
+    assert_eq!(done.summary()["status"], "complete");
+    assert_eq!(
+        std::fs::read(case.join("report.csv")).unwrap(),
+        std::fs::read(full.dir.join("report.csv")).unwrap()
+    );
+    assert!(!Path::new(&case.join("journal.csv")).exists());
+}
+
+/// A large file whose content is of no interest is read after the rest, even
+/// though its name sorts first; a picture renamed to look like a library is not.
+#[test]
+fn large_files_of_no_interest_are_read_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    write(&ev, "a/pagefile.sys", &vec![0u8; 3 << 20]);
+    let mut disguised = jpeg(7);
+    disguised.resize(3 << 20, 0x55);
+    write(&ev, "b/kernel.dll", &disguised);
+    write(&ev, "c/small.txt", b"small");
+    let set = write(
+        tmp.path(),
+        "alert.md5",
+        format!("{}\n", md5_hex(b"small")).as_bytes(),
+    );
+    let s = scan(
+        &ev,
+        &tmp.path().join("case"),
+        &[
+            "--hashset",
+            set.to_str().unwrap(),
+            "--stop-after",
+            "1",
+            "--threads",
+            "1",
+        ],
+    );
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    let paths: Vec<String> = s.rows().iter().map(|r| r["path"].clone()).collect();
+    assert_eq!(paths, ["/b/kernel.dll", "/c/small.txt"]);
+    let r = s.row("/b/kernel.dll");
+    assert_eq!(
+        (r["type"].as_str(), r["type_mismatch"].as_str()),
+        ("image/jpeg", "true")
+    );
+}
