@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod rfc1321;
 pub mod schedule;
 pub mod verify;
 pub mod walk;
