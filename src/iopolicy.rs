@@ -64,7 +64,7 @@ pub struct IoDecision {
     /// Threads hashing (the readers themselves on ssd).
     pub hashers: usize,
     /// Read order: `path` (hits first, then path) or `physical` (hits first, then
-    /// physical offset or inode number).
+    /// physical offset where the filesystem maps extents, else path).
     pub order: &'static str,
 }
 
@@ -464,15 +464,21 @@ pub fn physical_offset(file: &File) -> Option<u64> {
 }
 
 /// Orders `items` for one sweep of a spinning disk: by the physical offset of
-/// each file's first extent where FIEMAP answers, else by inode number. Returns
-/// how many offsets came from FIEMAP.
+/// each file's first extent where FIEMAP answers, files it cannot place after
+/// them by inode number; where it places none, `items` keep their path order.
+/// Returns how many offsets came from FIEMAP.
 pub fn sort_physical(items: &mut [usize], found: &[&Found]) -> usize {
     let mut mapped = 0;
+    let mut tried = 0;
     let mut keys: Vec<(u64, u64, usize)> = items
         .iter()
         .map(|&i| {
             let f = found[i];
-            let phys = if f.status == Status::Hash && f.size > 0 {
+            // Where the first files cannot be mapped (FUSE, network, tmpfs), none
+            // will be: stop opening files for nothing.
+            let hopeless = mapped == 0 && tried >= 16;
+            let phys = if f.status == Status::Hash && f.size > 0 && !hopeless {
+                tried += 1;
                 open_probe(&f.path, false)
                     .ok()
                     .and_then(|file| physical_offset(&file))
@@ -487,6 +493,12 @@ pub fn sort_physical(items: &mut [usize], found: &[&Found]) -> usize {
             (phys.unwrap_or(u64::MAX), f.ino, i)
         })
         .collect();
+    if mapped == 0 {
+        // Nothing could be placed: keep path order, directory by directory, which
+        // keeps the metadata reads of each directory together. Inode numbers
+        // would not help: FUSE numbers files in the order they were looked up.
+        return 0;
+    }
     keys.sort_unstable();
     for (slot, (_, _, i)) in items.iter_mut().zip(keys) {
         *slot = i;

@@ -24,10 +24,10 @@ use crate::record::{Kind, Record, Times, Verdict};
 use crate::report::csv::{cells, col};
 use crate::report::summary::{SetSummary, Summary, Tally, Timings, Totals};
 use crate::report::{self, AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
-use crate::schedule::{self, Queue};
+use crate::schedule::{self, Queue, Take};
 use crate::walk::{self, Found, Status, WalkOptions};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -563,6 +563,8 @@ struct Worker<'a> {
     halt: &'a AtomicBool,
 }
 
+/// Files the sequential reader keeps open ahead of the one it reads.
+const OPEN_AHEAD: usize = 32;
 /// Chunks the sequential reader hands to hashing threads.
 const HDD_CHUNK: usize = 1 << 20;
 /// Chunks in flight between the sequential reader and the hashers.
@@ -770,14 +772,45 @@ impl Worker<'_> {
     ) {
         let mut turn = 0;
         let send = |feed: &crossbeam_channel::Sender<Feed>, f: Feed| feed.send(f).is_ok();
-        while let Some(t) = self.queue.take() {
-            let entry = self.todo[t.index];
-            let mut r = base_record(entry);
-            let opened = if entry.status == Status::Hash {
-                self.open_checked(entry, &mut r)
-            } else {
-                None
+        // Files are opened a window ahead of the one being read: opening touches
+        // metadata, and a batch of opens in one place saves the head a trip back
+        // there between every two files.
+        let mut window = VecDeque::new();
+        loop {
+            if self.queue.stopped() {
+                for (t, _, _) in window.drain(..) {
+                    self.queue.done(t);
+                }
+                break;
+            }
+            let open = |t: Take| {
+                let entry = self.todo[t.index];
+                let mut r = base_record(entry);
+                let opened = if entry.status == Status::Hash {
+                    self.open_checked(entry, &mut r)
+                } else {
+                    None
+                };
+                (t, r, opened)
             };
+            // Refilled only once empty, so the opens come in batches.
+            if window.is_empty() {
+                while window.len() < OPEN_AHEAD {
+                    let Some(t) = self.queue.take_ready() else {
+                        break;
+                    };
+                    window.push_back(open(t));
+                }
+            }
+            if window.is_empty() {
+                // Nothing ready: wait for deferred files, or the end.
+                match self.queue.take() {
+                    Some(t) => window.push_back(open(t)),
+                    None => break,
+                }
+            }
+            let (t, mut r, opened) = window.pop_front().expect("window holds one");
+            let entry = self.todo[t.index];
             let Some((file, before, notes)) = opened else {
                 self.queue.done(t);
                 let bytes = if entry.status == Status::Hash {

@@ -122,11 +122,26 @@ impl<'a> Queue<'a> {
         }
     }
 
+    /// Whether the scan is stopping.
+    pub fn stopped(&self) -> bool {
+        self.stops.iter().any(|s| s.load(Ordering::Relaxed))
+    }
+
     /// The next entry, or `None` when all are done or the scan stops. A first-pass
     /// entry must be followed by [`Queue::done`] or [`Queue::defer`].
     pub fn take(&self) -> Option<Take> {
+        self.next_entry(true)
+    }
+
+    /// Like [`Queue::take`], but `None` at once when nothing is ready, rather than
+    /// waiting for entries other readers may put back.
+    pub fn take_ready(&self) -> Option<Take> {
+        self.next_entry(false)
+    }
+
+    fn next_entry(&self, wait: bool) -> Option<Take> {
         loop {
-            if self.stops.iter().any(|s| s.load(Ordering::Relaxed)) {
+            if self.stopped() {
                 return None;
             }
             self.active.fetch_add(1, Ordering::SeqCst);
@@ -144,7 +159,7 @@ impl<'a> Queue<'a> {
                     deferred: true,
                 });
             }
-            if self.active.load(Ordering::SeqCst) == 0 {
+            if !wait || self.active.load(Ordering::SeqCst) == 0 {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(1));
