@@ -100,8 +100,15 @@ pub struct DeviceFacts {
 }
 
 /// Chooses the policy for `evidence`, probing `found` when the device cannot be
-/// trusted. `threads` is the thread budget (one per core unless `--threads`).
-pub fn decide(evidence: &Path, found: &[Found], choice: IoChoice, threads: usize) -> IoDecision {
+/// trusted. `threads` is the hashing budget (one per core unless `--threads`),
+/// `io_threads` the number of parallel readers on solid-state storage.
+pub fn decide(
+    evidence: &Path,
+    found: &[Found],
+    choice: IoChoice,
+    threads: usize,
+    io_threads: usize,
+) -> IoDecision {
     let facts = device_facts(evidence);
     let (medium, decided_by, reason) = match choice {
         IoChoice::Force(m) => (m, "option", format!("--io {}", m.as_str())),
@@ -114,7 +121,7 @@ pub fn decide(evidence: &Path, found: &[Found], choice: IoChoice, threads: usize
         },
     };
     let (readers, hashers, order) = match medium {
-        Medium::Ssd => (threads, threads, "path"),
+        Medium::Ssd => (io_threads, io_threads, "path"),
         Medium::Hdd => (1, threads.clamp(1, 2), "physical"),
     };
     IoDecision {
@@ -578,7 +585,7 @@ mod tests {
         if facts.device.starts_with("tmpfs") {
             assert_eq!(facts.medium, Some(Medium::Ssd), "{facts:?}");
         }
-        let d = decide(Path::new("/"), &[], IoChoice::Force(Medium::Hdd), 2);
+        let d = decide(Path::new("/"), &[], IoChoice::Force(Medium::Hdd), 2, 8);
         assert_eq!(
             (d.medium, d.decided_by, d.readers),
             (Medium::Hdd, "option", 1)

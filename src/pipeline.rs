@@ -86,6 +86,7 @@ pub fn scan(
         "decision",
         json!({
             "threads": cfg.threads,
+            "io_threads": cfg.io_threads,
             "read_buffer_bytes": READ_BUFFER,
             "sha256": cfg.sha256,
             "sha256_reason": cfg.sha256_reason,
@@ -97,7 +98,7 @@ pub fn scan(
     let mut hits = open_hits(&hits_path, &case.rows, &mut lines)?;
 
     let walk_opts = WalkOptions {
-        threads: cfg.threads,
+        threads: cfg.io_threads,
         cross_filesystems: cfg.cross_filesystems,
     };
     let found = walk::walk(&cfg.evidence, &walk_opts, progress, interrupt)
@@ -145,7 +146,7 @@ pub fn scan(
     }
     drop(done);
 
-    let policy = iopolicy::decide(&cfg.evidence, &found, cfg.io, cfg.threads);
+    let policy = iopolicy::decide(&cfg.evidence, &found, cfg.io, cfg.threads, cfg.io_threads);
     progress.decision(&policy.describe());
     let plan = schedule::plan(&todo, policy.medium == Medium::Hdd);
     let hard_links: usize = plan.links.values().map(Vec::len).sum();
