@@ -92,6 +92,38 @@ fn loop_mounted_ext4_image_finds_planted_files() {
     assert_eq!(s.summary()["verdicts"]["unmatched"], 40);
     // ext4 records birth times, and statx exposes them.
     assert!(!s.row("/var/tmp/c")["created"].is_empty());
+    // The I/O decision follows the loop device to its backing file, and on a
+    // FIEMAP-capable filesystem under --io hdd every file gets a physical place.
+    let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
+    let policy = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "io-policy")
+        .expect("io-policy event");
+    let device = policy["policy"]["device"].as_str().unwrap();
+    assert!(
+        device.starts_with("loop") && device.contains("disk.img"),
+        "{policy}"
+    );
+    let h = scan(
+        &mnt,
+        &tmp.path().join("case-hdd"),
+        &["--hashset", set.to_str().unwrap(), "--io", "hdd"],
+    );
+    assert_eq!(h.code, 1, "{}", h.stderr);
+    let audit = std::fs::read_to_string(h.dir.join("audit.jsonl")).unwrap();
+    let policy = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "io-policy")
+        .expect("io-policy event");
+    let files = h.summary()["totals"]["files_hashed"].as_u64().unwrap();
+    let empty = h.summary()["totals"]["empty_files"].as_u64().unwrap();
+    assert_eq!(policy["physically_mapped"], files - empty, "{policy}");
+    assert_eq!(
+        std::fs::read(h.dir.join("report.csv")).unwrap(),
+        std::fs::read(s.dir.join("report.csv")).unwrap()
+    );
     drop(_mount);
     assert_eq!(
         sh(&format!("sha256sum '{}'", image.display())),
