@@ -194,20 +194,25 @@ pub struct ReadFailure {
     pub error: io::Error,
 }
 
-/// Reads `reader` to its end through `buf`, feeding `hasher`. Returns the number of
-/// bytes read, or where and why reading failed. Interrupted reads are retried.
+/// Reads `reader` to its end through `buf`, feeding `hasher`, counting from
+/// `start` bytes already hashed. `after_read` gets the running total after each
+/// read. Returns the total, or where and why reading failed. Interrupted reads
+/// are retried.
 pub fn hash_reader(
     reader: &mut impl Read,
     buf: &mut [u8],
     hasher: &mut MultiHasher,
+    start: u64,
+    mut after_read: impl FnMut(u64),
 ) -> Result<u64, ReadFailure> {
-    let mut total = 0u64;
+    let mut total = start;
     loop {
         match reader.read(buf) {
             Ok(0) => return Ok(total),
             Ok(n) => {
                 hasher.update(&buf[..n]);
                 total += n as u64;
+                after_read(total);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => {
@@ -354,7 +359,7 @@ mod tests {
         for bufsize in [1usize, 63, 64, 65, 4097, 1 << 20] {
             let mut buf = vec![0u8; bufsize];
             let mut h = MultiHasher::new(true);
-            let n = hash_reader(&mut &data[..], &mut buf, &mut h).unwrap();
+            let n = hash_reader(&mut &data[..], &mut buf, &mut h, 0, |_| {}).unwrap();
             assert_eq!(n, 1_000_000);
             let d = h.finish();
             assert_eq!(to_hex(&d.md5), "7707d6ae4e027c70eea2a935c2296f21");
@@ -388,8 +393,14 @@ mod tests {
             }
         }
         let mut buf = [0u8; 100];
-        let err =
-            hash_reader(&mut Failing(250), &mut buf, &mut MultiHasher::new(false)).unwrap_err();
+        let err = hash_reader(
+            &mut Failing(250),
+            &mut buf,
+            &mut MultiHasher::new(false),
+            0,
+            |_| {},
+        )
+        .unwrap_err();
         assert_eq!(err.offset, 250);
         assert_eq!(err.error.raw_os_error(), Some(libc::EIO));
     }

@@ -1,9 +1,12 @@
-//! walk -> hashing workers -> one report writer -> sorted reports.
+//! walk -> read plan and I/O policy -> readers (and hashers) -> one report
+//! writer -> sorted reports.
 //!
 //! The walk runs first and doubles as the pre-count (files and bytes) that gives
-//! the progress bar its ETA. Workers then take entries in path order, each with
-//! its own reused read buffer, and send finished records over a bounded channel
-//! to a single writer thread. The writer turns each record into its report line,
+//! the progress bar its ETA. The I/O policy ([`crate::iopolicy`]) and the read
+//! plan ([`crate::schedule`]: likely hits first, hard links once) follow. On
+//! solid-state storage parallel readers each read and hash whole files with a
+//! reused buffer; on a spinning disk one reader feeds file chunks to hashing
+//! threads. Finished records go over a bounded channel to a single writer thread. The writer turns each record into its report line,
 //! appends it to the journal, appends hits to `hits.csv` (flushed per hit) and
 //! logs unreadable and changing files to the audit log. At the end the lines are
 //! sorted by path and written as `report.csv`, and `hits.csv` is rewritten in the
@@ -29,7 +32,7 @@ use crate::walk::{self, Found, Status, WalkOptions};
 use serde_json::json;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -738,24 +741,16 @@ impl Worker<'_> {
                 error,
             }),
             None if n < head => Ok(total),
-            None => loop {
-                match (&file).read(buf) {
-                    Ok(0) => break Ok(total),
-                    Ok(k) => {
-                        hasher.update(&buf[..k]);
-                        total += k as u64;
-                        self.bytes_read.fetch_add(k as u64, Ordering::Relaxed);
-                        hints.advance(&file, total, false);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(error) => {
-                        break Err(ReadFailure {
-                            offset: total,
-                            error,
-                        })
-                    }
-                }
-            },
+            None => {
+                let mut last = total;
+                let read = digest::hash_reader(&mut &file, buf, &mut hasher, total, |now| {
+                    self.bytes_read.fetch_add(now - last, Ordering::Relaxed);
+                    last = now;
+                    hints.advance(&file, now, false);
+                });
+                total = last;
+                read
+            }
         };
         hints.advance(&file, total, true);
         let after = file.metadata().ok();
