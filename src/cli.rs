@@ -157,7 +157,9 @@ pub struct ScanFlags {
     #[arg(long)]
     pub examiner: Option<String>,
 
-    /// Threads for walking and hashing [default: one per CPU core].
+    /// Threads for walking, reading and hashing. By default hashing uses one per
+    /// CPU core, and walking and parallel reading four per core, so that flash
+    /// storage has requests queued.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 

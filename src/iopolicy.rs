@@ -352,7 +352,7 @@ pub fn probe(found: &[Found]) -> (Medium, String) {
         }
         let offset = (f.size / 2) & !4095;
         let t = Instant::now();
-        let read = match open_probe(&f.path, true) {
+        let read = match open_evidence(&f.path, true) {
             Ok(file) => match file.read_at(&mut block.0, offset) {
                 Ok(_) => {
                     direct += 1;
@@ -399,8 +399,11 @@ pub fn probe(found: &[Found]) -> (Medium, String) {
 #[repr(C, align(4096))]
 struct AlignedBlock([u8; 4096]);
 
-fn open_probe(path: &Path, direct: bool) -> std::io::Result<File> {
-    let mut flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+/// Opens an evidence file read-only without following links, without blocking on
+/// a FIFO that replaced it, and without updating its access time where allowed;
+/// with `direct`, bypassing the page cache (`O_DIRECT`).
+pub fn open_evidence(path: &Path, direct: bool) -> std::io::Result<File> {
+    let mut flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     if direct {
         flags |= libc::O_DIRECT;
     }
@@ -417,7 +420,7 @@ fn open_probe(path: &Path, direct: bool) -> std::io::Result<File> {
 }
 
 fn read_plain(path: &Path, offset: u64, buf: &mut [u8]) -> bool {
-    match open_probe(path, false) {
+    match open_evidence(path, false) {
         Ok(f) => f.read_at(buf, offset).is_ok(),
         Err(_) => false,
     }
@@ -486,7 +489,7 @@ pub fn sort_physical(items: &mut [usize], found: &[&Found]) -> usize {
             let hopeless = mapped == 0 && tried >= 16;
             let phys = if f.status == Status::Hash && f.size > 0 && !hopeless {
                 tried += 1;
-                open_probe(&f.path, false)
+                open_evidence(&f.path, false)
                     .ok()
                     .and_then(|file| physical_offset(&file))
             } else {

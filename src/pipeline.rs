@@ -33,7 +33,7 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -626,22 +626,6 @@ enum Step {
     Defer,
 }
 
-/// Opens an evidence file read-only without following links, without blocking on
-/// a FIFO that replaced it, and without updating its access time where allowed.
-pub fn open_evidence(path: &Path) -> std::io::Result<File> {
-    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    let open = |flags| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags)
-            .open(path)
-    };
-    match open(base | libc::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
-        r => r,
-    }
-}
-
 impl Worker<'_> {
     /// Counts a finished record's hits, stopping the queue at `--stop-after`,
     /// before it goes to the writer: with one reader no further file is taken.
@@ -726,12 +710,11 @@ impl Worker<'_> {
         };
         let mut hints = CacheHints::start(&file, before.len());
         let head = content::HEAD.min(buf.len());
-        let (n, err) = digest::fill(&mut &file, &mut buf[..head]);
-        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-        r.content = ContentType::detect(&buf[..n]);
-        if !deferred && defer(err.is_none(), n == head, before.len(), r.content) {
+        let Some((n, err)) =
+            self.read_head(&file, &mut buf[..head], before.len(), deferred, &mut r)
+        else {
             return Step::Defer;
-        }
+        };
         let mut hasher = MultiHasher::new(self.sha256);
         hasher.update(&buf[..n]);
         let mut total = n as u64;
@@ -823,14 +806,13 @@ impl Worker<'_> {
             let mut hints = CacheHints::start(&file, before.len());
             let mut buf = pool.get();
             let head = content::HEAD.min(buf.len());
-            let (n, err) = digest::fill(&mut &file, &mut buf[..head]);
-            self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-            r.content = ContentType::detect(&buf[..n]);
-            if !t.deferred && defer(err.is_none(), n == head, before.len(), r.content) {
+            let Some((n, err)) =
+                self.read_head(&file, &mut buf[..head], before.len(), t.deferred, &mut r)
+            else {
                 pool.put(buf);
                 self.queue.defer(t);
                 continue;
-            }
+            };
             let feed = &feeds[turn % feeds.len()];
             turn += 1;
             let begin = Feed::Begin {
@@ -929,6 +911,31 @@ impl Worker<'_> {
         }
     }
 
+    /// Reads a file's first bytes into `head` (all of it unless the file ends or
+    /// fails first) and records its content type in `r`. Returns the bytes read
+    /// and the error that stopped the read, or `None` when the file is to be put
+    /// back: in the first pass, a large file whose content is not a picture, a
+    /// video or an archive.
+    fn read_head(
+        &self,
+        file: &File,
+        head: &mut [u8],
+        size: u64,
+        deferred: bool,
+        r: &mut Record,
+    ) -> Option<(usize, Option<std::io::Error>)> {
+        let (n, err) = digest::fill(&mut &*file, head);
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        r.content = ContentType::detect(&head[..n]);
+        let of_interest = r.content.is_some_and(|c| c.likely_hit());
+        let put_back = !deferred
+            && err.is_none()
+            && n == head.len()
+            && size > schedule::DEFER_ABOVE
+            && !of_interest;
+        (!put_back).then_some((n, err))
+    }
+
     /// Opens a file to hash and checks it is still the regular file the walk saw.
     /// On failure the record is completed and `None` returned.
     fn open_checked(
@@ -936,7 +943,7 @@ impl Worker<'_> {
         entry: &Found,
         r: &mut Record,
     ) -> Option<(File, std::fs::Metadata, Vec<String>)> {
-        let file = match open_evidence(&entry.path) {
+        let file = match iopolicy::open_evidence(&entry.path, false) {
             Ok(f) => f,
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 r.kind = Kind::Symlink;
@@ -1024,10 +1031,4 @@ impl Worker<'_> {
         }
         r.note = notes.join("; ");
     }
-}
-
-/// Whether to put a file back after reading its head: a large file read in full
-/// so far whose content is not a picture, video or archive.
-fn defer(ok: bool, head_full: bool, size: u64, content: Option<ContentType>) -> bool {
-    ok && head_full && size > schedule::DEFER_ABOVE && !content.is_some_and(|c| c.likely_hit())
 }

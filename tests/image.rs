@@ -94,12 +94,7 @@ fn loop_mounted_ext4_image_finds_planted_files() {
     assert!(!s.row("/var/tmp/c")["created"].is_empty());
     // The I/O decision follows the loop device to its backing file, and on a
     // FIEMAP-capable filesystem under --io hdd every file gets a physical place.
-    let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
-    let policy = audit
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "io-policy")
-        .expect("io-policy event");
+    let policy = s.audit_event("io-policy");
     let device = policy["policy"]["device"].as_str().unwrap();
     assert!(
         device.starts_with("loop") && device.contains("disk.img"),
@@ -111,12 +106,7 @@ fn loop_mounted_ext4_image_finds_planted_files() {
         &["--hashset", set.to_str().unwrap(), "--io", "hdd"],
     );
     assert_eq!(h.code, 1, "{}", h.stderr);
-    let audit = std::fs::read_to_string(h.dir.join("audit.jsonl")).unwrap();
-    let policy = audit
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "io-policy")
-        .expect("io-policy event");
+    let policy = h.audit_event("io-policy");
     let files = h.summary()["totals"]["files_hashed"].as_u64().unwrap();
     let empty = h.summary()["totals"]["empty_files"].as_u64().unwrap();
     assert_eq!(policy["physically_mapped"], files - empty, "{policy}");

@@ -103,12 +103,7 @@ fn io_decision_is_recorded_and_policies_agree() {
             "decision printed: {}",
             s.stderr
         );
-        let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
-        let event: serde_json::Value = audit
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .find(|e| e["event"] == "io-policy")
-            .expect("io-policy event");
+        let event = s.audit_event("io-policy");
         let policy = &event["policy"];
         let summary = s.summary();
         assert_eq!(summary["io"], policy["medium"]);

@@ -85,6 +85,16 @@ impl Scan {
     }
 
     /// The row whose escaped path is `path`; panics when absent.
+    /// The first audit-log event named `name`.
+    pub fn audit_event(&self, name: &str) -> serde_json::Value {
+        let audit = std::fs::read_to_string(self.dir.join("audit.jsonl")).expect("audit log");
+        audit
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("audit line is JSON"))
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no {name} event in the audit log"))
+    }
+
     pub fn row(&self, path: &str) -> Row {
         self.rows()
             .into_iter()
