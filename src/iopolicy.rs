@@ -557,7 +557,10 @@ impl CacheHints {
 
     /// Called as reading reaches `offset`: drops the pages behind it in steps.
     pub fn advance(&mut self, file: &File, offset: u64, done: bool) {
-        if !self.drop_behind || (!done && offset < self.dropped_to + DROP_STEP) {
+        if !self.drop_behind
+            || offset <= self.dropped_to
+            || (!done && offset < self.dropped_to + DROP_STEP)
+        {
             return;
         }
         // SAFETY: plain advice on an open descriptor.

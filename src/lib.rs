@@ -14,6 +14,7 @@ pub mod failpoint;
 pub mod hashset;
 pub mod iopolicy;
 pub mod journal;
+pub mod mapped;
 pub mod matcher;
 pub mod mounts;
 pub mod pathfmt;

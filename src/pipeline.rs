@@ -21,6 +21,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::failpoint;
 use crate::iopolicy::{self, CacheHints, Medium};
 use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
+use crate::mapped::{self, Mapped};
 use crate::matcher::{Matcher, Scratch};
 use crate::progress::Progress;
 use crate::record::{Kind, Record, Times, Verdict};
@@ -32,7 +33,7 @@ use crate::walk::{self, Found, Status, WalkOptions};
 use serde_json::json;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -567,6 +568,10 @@ struct Worker<'a> {
     halt: &'a AtomicBool,
 }
 
+/// Files at least this large are hashed through memory maps by the parallel
+/// readers ([`crate::mapped`]).
+const MAP_ABOVE: u64 = iopolicy::LARGE_FILE;
+
 /// Files the sequential reader keeps open ahead of the one it reads.
 const OPEN_AHEAD: usize = 32;
 /// Chunks the sequential reader hands to hashing threads.
@@ -724,21 +729,64 @@ impl Worker<'_> {
                 error,
             }),
             None if n < head => Ok(total),
-            None => {
-                let mut last = total;
-                let read = digest::hash_reader(&mut &file, buf, &mut hasher, total, |now| {
-                    self.bytes_read.fetch_add(now - last, Ordering::Relaxed);
-                    last = now;
-                    hints.advance(&file, now, false);
-                });
-                total = last;
-                read
-            }
+            None => self.read_rest(&file, before.len(), buf, &mut hasher, total, &mut hints),
         };
+        if let Ok(n) = read {
+            total = n;
+        }
         hints.advance(&file, total, true);
         let after = file.metadata().ok();
         self.conclude(&mut r, hasher, read, &before, after, notes, scratch);
         Step::Done(Box::new(r))
+    }
+
+    /// Hashes `file` from `start` (where the head read left it) to its end. Large
+    /// files are hashed through memory maps, which saves copying them out of the
+    /// page cache; when a mapped page faults, or the file is shorter afterwards
+    /// than it was mapped, that digest is dropped and the whole file read again
+    /// with `read(2)`, whose outcome (a read error with its offset, or a change
+    /// noticed by [`Worker::conclude`]) is the one reported.
+    fn read_rest(
+        &self,
+        file: &File,
+        size: u64,
+        buf: &mut [u8],
+        hasher: &mut MultiHasher,
+        start: u64,
+        hints: &mut CacheHints,
+    ) -> std::result::Result<u64, ReadFailure> {
+        let last = std::cell::Cell::new(start);
+        let account = |now: u64, hints: &mut CacheHints| {
+            self.bytes_read
+                .fetch_add(now.saturating_sub(last.get()), Ordering::Relaxed);
+            last.set(now);
+            hints.advance(file, now, false);
+        };
+        let mut from = start;
+        if size >= MAP_ABOVE {
+            let mapped = mapped::hash_mapped(file, start, size, hasher, |at| account(at, hints));
+            let shrank = || file.metadata().map_or(true, |m| m.len() < size);
+            match mapped {
+                Mapped::Unavailable => {}
+                Mapped::Done if !shrank() => from = size,
+                Mapped::Done | Mapped::Fault(_) => {
+                    *hasher = MultiHasher::new(self.sha256);
+                    last.set(0);
+                    from = 0;
+                }
+            }
+        }
+        if from != start {
+            if let Err(error) = (&mut &*file).seek(SeekFrom::Start(from)) {
+                return Err(ReadFailure {
+                    offset: from,
+                    error,
+                });
+            }
+        }
+        // Whatever is left: the whole file when small, or when a map failed, or
+        // what a file grew by after it was mapped.
+        digest::hash_reader(&mut &*file, buf, hasher, from, |now| account(now, hints))
     }
 
     /// The sequential reader (spinning-disk policy): reads files one at a time in
@@ -1007,11 +1055,15 @@ impl Worker<'_> {
             }
         };
         if let Some(after) = after {
+            // The size at open counts too: a file cut short while read can be
+            // seen with its new size before its new modification time.
             let changed = after.len() != size
+                || before.len() != size
                 || (after.mtime(), after.mtime_nsec()) != (before.mtime(), before.mtime_nsec());
             if changed {
                 notes.push(format!(
-                    "changed while being read: {} bytes read, size now {}, modified {}; the digests are of the bytes read",
+                    "changed while being read: {} bytes at open, {} bytes read, size now {}, modified {}; the digests are of the bytes read",
+                    before.len(),
                     size,
                     after.len(),
                     Times::from_metadata(&after).modified.map(|t| t.rfc3339()).unwrap_or_default()

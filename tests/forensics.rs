@@ -459,6 +459,80 @@ fn file_growing_while_read_is_marked() {
 }
 
 #[test]
+fn file_cut_short_while_mapped_is_marked_and_the_scan_goes_on() {
+    // Large files are hashed through memory maps; a mapped file that shrinks
+    // raises SIGBUS, which must not kill the scan. The file is cut short the
+    // moment the scanner's memory map of it appears in /proc/PID/maps.
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let data: Vec<u8> = (0..256u32 << 20).map(|i| (i % 251) as u8).collect();
+    let path = write(&ev, "a/shrinking.bin", &data);
+    write(&ev, "z/after.txt", b"read after the shrinking file");
+    let case = tmp.path().join("case");
+    let child = Command::new(bin())
+        .args([
+            "scan",
+            "--threads",
+            "1",
+            "--io",
+            "ssd",
+            "--quiet",
+            "--output",
+        ])
+        .arg(&case)
+        .arg(&ev)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let maps = format!("/proc/{}/maps", child.id());
+    let start = std::time::Instant::now();
+    let needle = path.to_string_lossy().into_owned();
+    loop {
+        let now = std::fs::read_to_string(&maps).unwrap_or_default();
+        if now.contains(&needle) {
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the scanner never mapped the file"
+        );
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let cut = 1 << 20;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(cut as u64)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "signal {:?}: {}",
+        out.status.signal(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = Scan {
+        code: 0,
+        stderr: String::new(),
+        dir: case,
+    };
+    let r = s.row("/a/shrinking.bin");
+    assert_eq!(r["verdict"], "unmatched");
+    assert!(
+        r["note"].contains("changed while being read"),
+        "{}",
+        r["note"]
+    );
+    // The digest is of what the file holds now, read again, not of zero pages.
+    assert_eq!(r["md5"], md5_hex(&data[..cut]));
+    assert_eq!(r["size"], cut.to_string());
+    assert_eq!(s.row("/z/after.txt")["verdict"], "unmatched");
+}
+
+#[test]
 fn file_deleted_between_walk_and_read_is_unreadable() {
     let tmp = tempfile::tempdir().unwrap();
     let ev = tmp.path().join("ev");
