@@ -101,15 +101,25 @@ pub struct DeviceFacts {
 
 /// Chooses the policy for `evidence`, probing `found` when the device cannot be
 /// trusted. `threads` is the hashing budget (one per core unless `--threads`),
-/// `io_threads` the number of parallel readers on solid-state storage.
+/// `io_threads` the number of parallel readers on solid-state storage. With
+/// `partial` (only part of the tree walked yet), `None` when a probe is needed
+/// and `found` has too few files for a full one: decide again with more.
 pub fn decide(
     evidence: &Path,
-    found: &[Found],
+    found: &[&Found],
+    partial: bool,
     choice: IoChoice,
     threads: usize,
     io_threads: usize,
-) -> IoDecision {
+) -> Option<IoDecision> {
     let facts = device_facts(evidence);
+    if partial
+        && choice == IoChoice::Auto
+        && facts.medium.is_none()
+        && probe_candidates(found).len() < PROBE_FILES
+    {
+        return None;
+    }
     let (medium, decided_by, reason) = match choice {
         IoChoice::Force(m) => (m, "option", format!("--io {}", m.as_str())),
         IoChoice::Auto => match facts.medium {
@@ -124,7 +134,7 @@ pub fn decide(
         Medium::Ssd => (io_threads, io_threads, "path"),
         Medium::Hdd => (1, threads.clamp(1, 2), "physical"),
     };
-    IoDecision {
+    Some(IoDecision {
         medium,
         decided_by,
         device: facts.device,
@@ -132,7 +142,7 @@ pub fn decide(
         readers,
         hashers,
         order,
-    }
+    })
 }
 
 /// Follows the evidence's device through `/sys`.
@@ -320,17 +330,23 @@ fn classify_unnamed(numbers: &str, path: &Path, depth: u32) -> DeviceFacts {
 const PROBE_SEEK_BOUND: Duration = Duration::from_millis(2);
 /// Files read by the probe, at most.
 const PROBE_FILES: usize = 16;
+
+/// Files large enough to probe.
+fn probe_candidates<'f>(found: &[&'f Found]) -> Vec<&'f Found> {
+    found
+        .iter()
+        .copied()
+        .filter(|f| f.status == Status::Hash && f.size >= 8192)
+        .collect()
+}
 /// The probe stops after this long, whatever it has read.
 const PROBE_BUDGET: Duration = Duration::from_millis(1500);
 
 /// Times single-block reads at scattered places: the middle of files spread
 /// over the walk. Uses `O_DIRECT` where the filesystem allows, so the page
 /// cache does not answer for the device.
-pub fn probe(found: &[Found]) -> (Medium, String) {
-    let candidates: Vec<&Found> = found
-        .iter()
-        .filter(|f| f.status == Status::Hash && f.size >= 8192)
-        .collect();
+pub fn probe(found: &[&Found]) -> (Medium, String) {
+    let candidates = probe_candidates(found);
     if candidates.len() < 4 {
         return (
             Medium::Ssd,
@@ -591,7 +607,15 @@ mod tests {
         if facts.device.starts_with("tmpfs") {
             assert_eq!(facts.medium, Some(Medium::Ssd), "{facts:?}");
         }
-        let d = decide(Path::new("/"), &[], IoChoice::Force(Medium::Hdd), 2, 8);
+        let d = decide(
+            Path::new("/"),
+            &[],
+            false,
+            IoChoice::Force(Medium::Hdd),
+            2,
+            8,
+        )
+        .unwrap();
         assert_eq!(
             (d.medium, d.decided_by, d.readers),
             (Medium::Hdd, "option", 1)

@@ -23,13 +23,14 @@ use crate::iopolicy::{self, CacheHints, Medium};
 use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
 use crate::mapped::{self, Mapped};
 use crate::matcher::{Matcher, Scratch};
+use crate::progress::NoProgress;
 use crate::progress::Progress;
 use crate::record::{Kind, Record, Times, Verdict};
 use crate::report::csv::{cells, col};
 use crate::report::summary::{SetSummary, Summary, Tally, Timings, Totals};
 use crate::report::{self, AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
 use crate::schedule::{self, Queue, Take};
-use crate::walk::{self, Found, Status, WalkOptions};
+use crate::walk::{self, Found, Part, Status, WalkOptions};
 use serde_json::json;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
@@ -37,6 +38,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Read buffer per worker. Large enough to amortise system calls, small enough
@@ -105,71 +107,212 @@ pub fn scan(
         threads: cfg.io_threads,
         cross_filesystems: cfg.cross_filesystems,
     };
-    let found = walk::walk(&cfg.evidence, &walk_opts, progress, interrupt)
-        .map_err(|e| Error::Usage(format!("evidence {}: {e}", cfg.evidence.display())))?;
-    let walk_seconds = started_at.elapsed().as_secs_f64();
-    let walk_interrupted = interrupt.load(Ordering::SeqCst);
-    let total_bytes: u64 = found
+    let evidence_error =
+        |e: std::io::Error| Error::Usage(format!("evidence {}: {e}", cfg.evidence.display()));
+    // User folders are walked first; on solid-state storage they are read while
+    // the rest of the tree is walked, so a hit comes before the walk ends.
+    let priority = schedule::priority_dirs(&cfg.evidence, cfg.cross_filesystems);
+    let priority_rels: Vec<String> = priority
         .iter()
-        .filter(|f| f.status == Status::Hash)
-        .map(|f| f.size)
-        .sum();
-    case.audit.event(
-        "walk",
-        json!({
-            "entries": found.len(),
-            "regular_files": found.iter().filter(|f| f.status == Status::Hash).count(),
-            "bytes": total_bytes,
-            "seconds": walk_seconds,
-            "interrupted": walk_interrupted,
-        }),
-    )?;
+        .map(|p| walk::report_path(&cfg.evidence, p))
+        .collect();
+    let found_first = if priority.is_empty() {
+        Vec::new()
+    } else {
+        let part = Part {
+            starts: &priority,
+            skip: &[],
+            counted: (0, 0),
+        };
+        walk::walk_part(&cfg.evidence, &part, &walk_opts, progress, &[interrupt])
+            .map_err(evidence_error)?
+    };
+    let first_seconds = started_at.elapsed().as_secs_f64();
+    let first_refs: Vec<&Found> = found_first.iter().collect();
+    let early = if priority.is_empty() {
+        None
+    } else {
+        iopolicy::decide(
+            &cfg.evidence,
+            &first_refs,
+            true,
+            cfg.io,
+            cfg.threads,
+            cfg.io_threads,
+        )
+    };
+    let stream = early.as_ref().is_some_and(|p| p.medium == Medium::Ssd);
+    let halt = AtomicBool::new(false);
+    let found_rest: OnceLock<Vec<Found>> = OnceLock::new();
+    let first_totals = totals_of(&found_first);
+    let rest_part = Part {
+        starts: std::slice::from_ref(&cfg.evidence),
+        skip: &priority,
+        counted: first_totals,
+    };
+    // The rest of the walk: now, or (streaming) while the first part is read;
+    // its seconds since the start, and whether it was cut short.
+    let walk_rest = |progress: &dyn Progress| {
+        let found = walk::walk_part(
+            &cfg.evidence,
+            &rest_part,
+            &walk_opts,
+            progress,
+            &[interrupt, &halt],
+        );
+        let seconds = started_at.elapsed().as_secs_f64();
+        let cut = interrupt.load(Ordering::SeqCst) || halt.load(Ordering::SeqCst);
+        (found, seconds, cut)
+    };
+    let mut walk_end = (first_seconds, false);
+    if !stream {
+        let (found, seconds, cut) = walk_rest(progress);
+        let _ = found_rest.set(found.map_err(evidence_error)?);
+        walk_end = (seconds, cut);
+    }
+    let policy = match early {
+        Some(p) => p,
+        None => {
+            let all: Vec<&Found> = first_refs
+                .iter()
+                .copied()
+                .chain(found_rest.get().into_iter().flatten())
+                .collect();
+            iopolicy::decide(
+                &cfg.evidence,
+                &all,
+                false,
+                cfg.io,
+                cfg.threads,
+                cfg.io_threads,
+            )
+            .expect("a decision on the whole tree")
+        }
+    };
+    drop(first_refs);
+    progress.decision(&policy.describe());
+    let physical = policy.medium == Medium::Hdd;
 
     // Entries done by an earlier run are not read again.
-    let done: HashSet<&str> = case.rows.iter().map(|r| r.path.as_str()).collect();
-    let todo: Vec<&Found> = found
+    let done: HashSet<String> = case.rows.iter().map(|r| r.path.clone()).collect();
+    let first: Vec<&Found> = found_first
         .iter()
-        .filter(|f| !done.contains(f.rel.as_str()))
+        .filter(|f| !done.contains(&f.rel))
         .collect();
-    if cfg.resume {
-        let walked: HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
-        let vanished = case
-            .rows
-            .iter()
-            .filter(|r| !walked.contains(r.path.as_str()))
-            .count();
-        case.audit.event(
-            "resume-plan",
-            json!({ "entries_done": found.len() - todo.len(), "entries_to_do": todo.len(),
-                    "journal_rows_not_found_now": vanished }),
-        )?;
-    }
-    progress.hashing(found.len() as u64, total_bytes);
-    for f in found.iter().filter(|f| done.contains(f.rel.as_str())) {
-        progress.file_done(if f.status == Status::Hash { f.size } else { 0 });
-    }
-    drop(done);
-
-    let policy = iopolicy::decide(&cfg.evidence, &found, cfg.io, cfg.threads, cfg.io_threads);
-    progress.decision(&policy.describe());
-    let plan = schedule::plan(&todo, policy.medium == Medium::Hdd);
-    let hard_links: usize = plan.links.values().map(Vec::len).sum();
+    let first_plan = schedule::plan(&first, physical);
+    let todo = Todo {
+        first,
+        first_links: first_plan.links,
+        rest: OnceLock::new(),
+    };
     case.audit.event(
         "io-policy",
         json!({
             "policy": policy,
             "read_order": "user folders and picture/video/archive names first; large files whose content is not a picture, video or archive last",
-            "entries_in_user_folders": plan.in_profiles,
-            "physically_mapped": plan.physically_mapped,
-            "hard_links_read_once": hard_links,
+            "walked_first": priority_rels,
+            "read_while_walking": stream,
             "stop_after": cfg.stop_after,
         }),
     )?;
+    let queue = Queue::new(first_plan.order, [interrupt, &halt]);
+    progress.hashing(first_totals.0, first_totals.1);
+    for f in found_first.iter().filter(|f| done.contains(&f.rel)) {
+        progress.file_done(if f.status == Status::Hash { f.size } else { 0 });
+    }
+    // Once the rest is walked: plan it, hand it to the readers, and say so.
+    let publish_rest = |walk_end: (f64, bool)| {
+        let rest = found_rest.get().map_or(&[][..], Vec::as_slice);
+        let n = todo.first.len();
+        // A file with a path in the first part is read as that path; its other
+        // paths here get their rows from that read ("late" links).
+        let mut first_inodes: HashMap<(u64, u64), usize> = HashMap::new();
+        for (i, f) in todo.first.iter().enumerate() {
+            if f.status == Status::Hash && f.nlink > 1 {
+                first_inodes.entry((f.dev, f.ino)).or_insert(i);
+            }
+        }
+        let (mut mine, mut linked) = (Vec::new(), Vec::new());
+        for f in rest.iter().filter(|f| !done.contains(&f.rel)) {
+            match first_inodes.get(&(f.dev, f.ino)) {
+                Some(&p) if f.status == Status::Hash && f.nlink > 1 => linked.push((p, f)),
+                _ => mine.push(f),
+            }
+        }
+        let plan = schedule::plan(&mine, physical).shifted(n);
+        let mut late: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (j, &(p, f)) in linked.iter().enumerate() {
+            late.entry(p).or_default().push(n + mine.len() + j);
+            mine.push(f);
+        }
+        let entries = found_first.len() + rest.len();
+        let (rest_entries, rest_bytes) = totals_of(rest);
+        let mut events = vec![(
+            "walk",
+            json!({
+                "entries": entries,
+                "regular_files": found_first.iter().chain(rest).filter(|f| f.status == Status::Hash).count(),
+                "bytes": first_totals.1 + rest_bytes,
+                "seconds": walk_end.0,
+                "interrupted": walk_end.1 && interrupt.load(Ordering::SeqCst),
+                "walked_first": {
+                    "folders": priority_rels,
+                    "entries": found_first.len(),
+                    "seconds": first_seconds,
+                },
+            }),
+        )];
+        if cfg.resume {
+            let walked: HashSet<&str> = found_first
+                .iter()
+                .chain(rest)
+                .map(|f| f.rel.as_str())
+                .collect();
+            let vanished = done.iter().filter(|p| !walked.contains(p.as_str())).count();
+            let to_do = todo.first.len() + mine.len();
+            events.push((
+                "resume-plan",
+                json!({ "entries_done": entries - to_do, "entries_to_do": to_do,
+                        "journal_rows_not_found_now": vanished }),
+            ));
+        }
+        let links = |p: &HashMap<usize, Vec<usize>>| p.values().map(Vec::len).sum::<usize>();
+        events.push((
+            "read-plan",
+            json!({
+                "entries_to_read": todo.first.len() + mine.len(),
+                "entries_in_user_folders": first_plan.in_profiles + plan.in_profiles,
+                "physically_mapped": first_plan.physically_mapped + plan.physically_mapped,
+                "hard_links_read_once": links(&todo.first_links) + links(&plan.links) + links(&late),
+            }),
+        ));
+        let order = plan.order;
+        let _ = todo.rest.set(Rest {
+            entries: mine,
+            links: plan.links,
+            late,
+        });
+        queue.extend(order);
+        let done_rest: Vec<u64> = rest
+            .iter()
+            .filter(|f| done.contains(&f.rel))
+            .map(|f| if f.status == Status::Hash { f.size } else { 0 })
+            .collect();
+        ((rest_entries, rest_bytes), done_rest, events)
+    };
+    if !stream {
+        let (more, done_rest, events) = publish_rest(walk_end);
+        for (name, detail) in events {
+            case.audit.event(name, detail)?;
+        }
+        progress.found_more(more.0, more.1);
+        for bytes in done_rest {
+            progress.file_done(bytes);
+        }
+    }
 
     let hash_start = Instant::now();
-    let (tx, rx) = crossbeam_channel::bounded::<(usize, Record)>(4096);
-    let halt = AtomicBool::new(false);
-    let queue = Queue::new(&plan.order, [interrupt, &halt]);
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(4096);
     let ctx = Worker {
         matcher: &cfg.matcher,
         sha256: cfg.sha256,
@@ -177,7 +320,6 @@ pub fn scan(
         queue: &queue,
         progress,
         bytes_read: AtomicU64::new(0),
-        links: &plan.links,
         hits: AtomicU64::new(0),
         stop_after: cfg.stop_after,
         halt: &halt,
@@ -193,7 +335,7 @@ pub fn scan(
                 progress,
                 set_names: &set_names,
                 todo: &todo,
-                links: &plan.links,
+                kept: HashMap::new(),
                 started: started_at,
                 first_hit: &mut first_hit,
             };
@@ -202,6 +344,32 @@ pub fn scan(
                 halt.store(true, Ordering::SeqCst);
             }
             r
+        });
+        let rest_walker = stream.then(|| {
+            let tx = tx.clone();
+            let (walk_rest, publish_rest, found_rest, queue) =
+                (&walk_rest, &publish_rest, &found_rest, &queue);
+            s.spawn(move || {
+                // Readers wait for the rest of the order: should this thread
+                // fail, they must not wait for ever.
+                let _close = CloseOnDrop(queue);
+                let (found, seconds, cut) = walk_rest(&NoProgress);
+                let failed = found.as_ref().err().map(|e| e.to_string());
+                let _ = found_rest.set(found.unwrap_or_default());
+                let (more, done_rest, events) = publish_rest((seconds, cut));
+                if let Some(error) = failed {
+                    let _ = tx.send(Msg::Event("walk-failed", json!({ "error": error })));
+                }
+                for (name, detail) in events {
+                    let _ = tx.send(Msg::Event(name, detail));
+                }
+                let _ = tx.send(Msg::RestPlanned);
+                progress.found_more(more.0, more.1);
+                for bytes in done_rest {
+                    progress.file_done(bytes);
+                }
+                (seconds, cut)
+            })
         });
         match policy.medium {
             Medium::Ssd => {
@@ -227,6 +395,9 @@ pub fn scan(
             }
         }
         drop(tx);
+        if let Some(w) = rest_walker {
+            walk_end = w.join().expect("walker panicked");
+        }
         let r = writer.join().expect("report writer panicked");
         if r.is_err() {
             halt.store(true, Ordering::SeqCst);
@@ -257,14 +428,15 @@ pub fn scan(
         started,
     } = case;
     drop(journal);
-    let entries_found = found.len() as u64;
+    let entries_found = (found_first.len() + found_rest.get().map_or(0, Vec::len)) as u64;
     drop(todo);
-    drop(found);
-    // Stopped by --stop-after only if that left entries unread.
-    let stopped = limit_reached && rows_missing(&rows, entries_found);
-    let interrupted = walk_interrupted
-        || interrupt.load(Ordering::SeqCst)
-        || (!limit_reached && rows_missing(&rows, entries_found));
+    drop(found_first);
+    drop(found_rest);
+    let (walk_seconds, walk_cut) = walk_end;
+    // Stopped by --stop-after only if that left entries unread (or unwalked).
+    let stopped = limit_reached && (walk_cut || rows_missing(&rows, entries_found));
+    let interrupted =
+        interrupt.load(Ordering::SeqCst) || (!limit_reached && rows_missing(&rows, entries_found));
     // A path appears once; should a journal ever repeat one, its first row stands.
     rows.sort_by(|a, b| a.path.cmp(&b.path));
     rows.dedup_by(|b, a| a.path == b.path);
@@ -463,50 +635,156 @@ fn write_lines<'a>(
     })
 }
 
+/// What the writer receives. Nearly every message is a row, so rows are not
+/// boxed to save room for the rare others.
+#[allow(clippy::large_enum_variant)]
+enum Msg {
+    /// The finished record of entry `usize`.
+    Row(usize, Record),
+    /// An audit event from another thread (the walk of the rest of the tree).
+    Event(&'static str, serde_json::Value),
+    /// The rest of the tree is walked and planned ([`Todo::rest`] is set).
+    RestPlanned,
+}
+
+/// The entries to handle, numbered across the two parts of the walk: the user
+/// folders walked first, then the rest, added once walked. With each part, the
+/// other paths of its hard-linked files (see [`schedule::Plan::links`]).
+struct Todo<'f> {
+    first: Vec<&'f Found>,
+    first_links: HashMap<usize, Vec<usize>>,
+    rest: OnceLock<Rest<'f>>,
+}
+
+/// The part of the tree walked after the user folders.
+struct Rest<'f> {
+    /// Its entries, numbered from the end of the first part's.
+    entries: Vec<&'f Found>,
+    /// The other paths of its hard-linked files, read with the first.
+    links: HashMap<usize, Vec<usize>>,
+    /// Paths here of files read as a path of the first part (by its number).
+    late: HashMap<usize, Vec<usize>>,
+}
+
+impl<'f> Todo<'f> {
+    /// Entry `i`; entries of the rest are handed out only once it is set.
+    fn get(&self, i: usize) -> &'f Found {
+        match self.first.get(i) {
+            Some(f) => f,
+            None => self.rest.get().expect("the rest is planned").entries[i - self.first.len()],
+        }
+    }
+
+    /// The other paths of entry `i` in its own part, read with it.
+    fn links(&self, i: usize) -> &[usize] {
+        let links = if i < self.first.len() {
+            Some(&self.first_links)
+        } else {
+            self.rest.get().map(|r| &r.links)
+        };
+        links.and_then(|l| l.get(&i)).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The paths in the rest of the tree of first-part entry `i`: `None` while
+    /// the rest is not walked.
+    fn late(&self, i: usize) -> Option<&[usize]> {
+        let rest = self.rest.get()?;
+        Some(rest.late.get(&i).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+/// Completes a queue's order (with nothing more) when dropped, unless already done.
+struct CloseOnDrop<'q, 'a>(&'q Queue<'a>);
+
+impl Drop for CloseOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        self.0.extend(Vec::new());
+    }
+}
+
+/// Sizes of the parts of a walk: entries, and bytes of regular files.
+fn totals_of(found: &[Found]) -> (u64, u64) {
+    let bytes = found
+        .iter()
+        .filter(|f| f.status == Status::Hash)
+        .map(|f| f.size)
+        .sum();
+    (found.len() as u64, bytes)
+}
+
 /// The single report writer: receives every record, journals it, streams hits,
 /// logs unreadable and changing entries, and writes the rows of the other paths
 /// of a hard-linked file from the one read of it.
-struct Writer<'a> {
+struct Writer<'a, 't> {
     case: &'a mut Case,
     hits: &'a mut BufWriter<File>,
     hits_path: &'a Path,
     lines: &'a mut LineWriter,
     progress: &'a dyn Progress,
     set_names: &'a [String],
-    todo: &'a [&'a Found],
-    links: &'a HashMap<usize, Vec<usize>>,
+    todo: &'a Todo<'t>,
+    /// Records of first-part files with more than one link, kept until the rest
+    /// of the tree is walked and their other paths there known.
+    kept: HashMap<usize, Record>,
     started: Instant,
     first_hit: &'a mut Option<f64>,
 }
 
-impl Writer<'_> {
-    fn run(&mut self, rx: crossbeam_channel::Receiver<(usize, Record)>) -> Result<()> {
+impl Writer<'_, '_> {
+    fn run(&mut self, rx: crossbeam_channel::Receiver<Msg>) -> Result<()> {
         let kill_after = failpoint::rows();
         let mut n = 0;
-        for (index, record) in rx.iter() {
-            let others = self.links.get(&index).map(Vec::as_slice).unwrap_or(&[]);
-            for &other in others {
-                let f = self.todo[other];
-                let mut copy = record.clone();
-                copy.path = f.rel.clone();
-                copy.times = f.times;
-                let link = format!("hard link to {}: read once, as that path", record.path);
-                copy.note = if copy.note.is_empty() {
-                    link
-                } else {
-                    format!("{}; {link}", copy.note)
-                };
-                copy.changed = false;
-                self.progress.file_done(copy.size);
-                self.write(copy)?;
+        for msg in rx.iter() {
+            let todo = self.todo;
+            match msg {
+                Msg::Event(name, detail) => self.case.audit.event(name, detail)?,
+                Msg::RestPlanned => {
+                    let mut kept: Vec<(usize, Record)> = self.kept.drain().collect();
+                    kept.sort_by_key(|k| k.0);
+                    for (index, record) in kept {
+                        n += self.write_links(&record, todo.late(index).unwrap_or(&[]))?;
+                    }
+                }
+                Msg::Row(index, record) => {
+                    n += self.write_links(&record, todo.links(index))?;
+                    if index < todo.first.len() && todo.get(index).nlink > 1 {
+                        match todo.late(index) {
+                            Some(late) => n += self.write_links(&record, late)?,
+                            None => {
+                                self.kept.insert(index, record.clone());
+                            }
+                        }
+                    }
+                    self.write(record)?;
+                    n += 1;
+                }
             }
-            self.write(record)?;
-            n += 1 + others.len();
             if kill_after.is_some_and(|k| n >= k) {
                 failpoint::kill();
             }
         }
         Ok(())
+    }
+
+    /// Writes the rows of `others`, other paths of the file read as `record`.
+    /// Returns how many.
+    fn write_links(&mut self, record: &Record, others: &[usize]) -> Result<usize> {
+        for &other in others {
+            let f = self.todo.get(other);
+            let mut copy = record.clone();
+            copy.path = f.rel.clone();
+            copy.times = f.times;
+            let link = format!("hard link to {}: read once, as that path", record.path);
+            copy.note = if copy.note.is_empty() {
+                link
+            } else {
+                format!("{}; {link}", copy.note)
+            };
+            copy.changed = false;
+            self.progress.file_done(copy.size);
+            self.write(copy)?;
+        }
+        Ok(others.len())
     }
 
     fn write(&mut self, record: Record) -> Result<()> {
@@ -552,15 +830,14 @@ impl Writer<'_> {
 }
 
 /// What every reading and hashing thread shares.
-struct Worker<'a> {
+struct Worker<'a, 't> {
     matcher: &'a Matcher,
     sha256: bool,
-    todo: &'a [&'a Found],
+    todo: &'a Todo<'t>,
     queue: &'a Queue<'a>,
     progress: &'a dyn Progress,
     /// Bytes read from evidence files, counted as they are read.
     bytes_read: AtomicU64,
-    links: &'a HashMap<usize, Vec<usize>>,
     /// Alert and conflict rows produced (each path of a hard link counts).
     hits: AtomicU64,
     stop_after: Option<u64>,
@@ -631,14 +908,15 @@ enum Step {
     Defer,
 }
 
-impl Worker<'_> {
+impl Worker<'_, '_> {
     /// Counts a finished record's hits, stopping the queue at `--stop-after`,
     /// before it goes to the writer: with one reader no further file is taken.
     fn count(&self, index: usize, r: &Record) {
         if self.stop_after.is_none() || !r.verdict.is_hit() {
             return;
         }
-        let paths = 1 + self.links.get(&index).map_or(0, Vec::len) as u64;
+        let late = self.todo.late(index).map_or(0, <[usize]>::len);
+        let paths = 1 + (self.todo.links(index).len() + late) as u64;
         let n = self.hits.fetch_add(paths, Ordering::SeqCst) + paths;
         if self.stop_after.is_some_and(|k| n >= k) {
             self.halt.store(true, Ordering::SeqCst);
@@ -672,14 +950,14 @@ fn base_record(entry: &Found) -> Record {
     r
 }
 
-impl Worker<'_> {
+impl Worker<'_, '_> {
     /// One parallel reader (solid-state policy): takes entries from the queue,
     /// reads and hashes each, sends the records to the writer.
-    fn read_and_hash_all(&self, tx: &crossbeam_channel::Sender<(usize, Record)>) {
+    fn read_and_hash_all(&self, tx: &crossbeam_channel::Sender<Msg>) {
         let mut buf = vec![0u8; READ_BUFFER];
         let mut scratch = Scratch::default();
         while let Some(t) = self.queue.take() {
-            let entry = self.todo[t.index];
+            let entry = self.todo.get(t.index);
             match self.read_and_hash(entry, t.deferred, &mut buf, &mut scratch) {
                 Step::Defer => self.queue.defer(t),
                 Step::Done(record) => {
@@ -690,7 +968,7 @@ impl Worker<'_> {
                         0
                     };
                     self.count(t.index, &record);
-                    if tx.send((t.index, *record)).is_err() {
+                    if tx.send(Msg::Row(t.index, *record)).is_err() {
                         break;
                     }
                     self.progress.file_done(bytes);
@@ -794,7 +1072,7 @@ impl Worker<'_> {
     fn read_sequentially(
         &self,
         feeds: Vec<crossbeam_channel::Sender<Feed>>,
-        tx: &crossbeam_channel::Sender<(usize, Record)>,
+        tx: &crossbeam_channel::Sender<Msg>,
         pool: &BufferPool,
     ) {
         let mut turn = 0;
@@ -811,7 +1089,7 @@ impl Worker<'_> {
                 break;
             }
             let open = |t: Take| {
-                let entry = self.todo[t.index];
+                let entry = self.todo.get(t.index);
                 let mut r = base_record(entry);
                 let opened = if entry.status == Status::Hash {
                     self.open_checked(entry, &mut r)
@@ -837,7 +1115,7 @@ impl Worker<'_> {
                 }
             }
             let (t, mut r, opened) = window.pop_front().expect("window holds one");
-            let entry = self.todo[t.index];
+            let entry = self.todo.get(t.index);
             let Some((file, before, notes)) = opened else {
                 self.queue.done(t);
                 let bytes = if entry.status == Status::Hash {
@@ -845,7 +1123,7 @@ impl Worker<'_> {
                 } else {
                     0
                 };
-                if tx.send((t.index, r)).is_err() {
+                if tx.send(Msg::Row(t.index, r)).is_err() {
                     break;
                 }
                 self.progress.file_done(bytes);
@@ -917,7 +1195,7 @@ impl Worker<'_> {
     fn hash_fed(
         &self,
         rx: crossbeam_channel::Receiver<Feed>,
-        tx: &crossbeam_channel::Sender<(usize, Record)>,
+        tx: &crossbeam_channel::Sender<Msg>,
         pool: &BufferPool,
     ) {
         let mut scratch = Scratch::default();
@@ -950,7 +1228,7 @@ impl Worker<'_> {
                     self.conclude(&mut r, hasher, read, &before, after, notes, &mut scratch);
                     let bytes = r.size;
                     self.count(index, &r);
-                    if tx.send((index, *r)).is_err() {
+                    if tx.send(Msg::Row(index, *r)).is_err() {
                         break;
                     }
                     self.progress.file_done(bytes);

@@ -12,6 +12,9 @@ pub trait Progress: Sync {
     fn decision(&self, _line: &str) {}
     /// The walk is over; hashing of `files` entries and `bytes` bytes begins.
     fn hashing(&self, _files: u64, _bytes: u64) {}
+    /// The walk of the rest of the tree, which went on while the priority folders
+    /// were read, found `files` more entries holding `bytes` more bytes.
+    fn found_more(&self, _files: u64, _bytes: u64) {}
     /// One entry has been handled; `bytes` of it were read.
     fn file_done(&self, _bytes: u64) {}
     /// An alert or conflict was found. Called from the single report writer, in

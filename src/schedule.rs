@@ -8,10 +8,14 @@
 //! [`Queue::defer`]). On a spinning disk each group is read in physical order.
 //! None of this changes a report row: `report.csv` is sorted by path at the end.
 
-use crate::walk::{Found, Status};
+use crate::walk::{self, Found, Status};
 use std::collections::{HashMap, VecDeque};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// A large file whose content is not a likely hit is read after everything else.
@@ -43,6 +47,49 @@ pub fn group(rel: &str) -> u8 {
     }
 }
 
+/// The folders walked (and read) before the rest of the evidence: user profile
+/// roots (`Users`, `home`, `Documents and Settings`) and camera folders (`DCIM`)
+/// at the top of the evidence or one level down (a folder per partition), on
+/// the evidence's filesystem unless `cross_filesystems`. Sorted; empty when there
+/// are none. A top level of more than [`WIDE_TOP`] folders is not looked into.
+pub fn priority_dirs(root: &Path, cross_filesystems: bool) -> Vec<PathBuf> {
+    let Ok(root_meta) = std::fs::symlink_metadata(root) else {
+        return Vec::new();
+    };
+    // Real directories only (never a symbolic link), on the right filesystem.
+    let dirs_in = |dir: &Path| -> Vec<PathBuf> {
+        let Ok((names, _)) = walk::list_dir(dir) else {
+            return Vec::new();
+        };
+        names
+            .into_iter()
+            .map(|(name, _)| dir.join(OsStr::from_bytes(&name)))
+            .filter(|p| {
+                std::fs::symlink_metadata(p)
+                    .is_ok_and(|m| m.is_dir() && (cross_filesystems || m.dev() == root_meta.dev()))
+            })
+            .collect()
+    };
+    let is_priority = |p: &Path| {
+        p.file_name().and_then(OsStr::to_str).is_some_and(|n| {
+            n.eq_ignore_ascii_case("dcim")
+                || PROFILE_ROOTS.iter().any(|r| n.eq_ignore_ascii_case(r))
+        })
+    };
+    let top = dirs_in(root);
+    let mut found: Vec<PathBuf> = top.iter().filter(|p| is_priority(p)).cloned().collect();
+    if top.len() <= WIDE_TOP {
+        for d in top.iter().filter(|p| !is_priority(p)) {
+            found.extend(dirs_in(d).into_iter().filter(|p| is_priority(p)));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Top-level folders beyond which [`priority_dirs`] does not look one level down.
+pub const WIDE_TOP: usize = 64;
+
 /// What to read, in what order.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -56,6 +103,21 @@ pub struct Plan {
     pub in_profiles: usize,
     /// Entries placed by FIEMAP (physical order only).
     pub physically_mapped: usize,
+}
+
+impl Plan {
+    /// The same plan for entries numbered from `by` rather than 0.
+    pub fn shifted(self, by: usize) -> Plan {
+        Plan {
+            order: self.order.into_iter().map(|i| i + by).collect(),
+            links: self
+                .links
+                .into_iter()
+                .map(|(k, v)| (k + by, v.into_iter().map(|i| i + by).collect()))
+                .collect(),
+            ..self
+        }
+    }
 }
 
 /// Plans the reading of `todo`. With `physical`, each group is sorted by the
@@ -89,9 +151,12 @@ pub fn plan(todo: &[&Found], physical: bool) -> Plan {
 }
 
 /// Hands out entries to readers: the plan's order first, then the files put
-/// back by [`Queue::defer`].
+/// back by [`Queue::defer`]. The order can come in two parts: the first at once,
+/// the rest ([`Queue::extend`]) once walked; until then readers that run out
+/// wait for it.
 pub struct Queue<'a> {
-    order: &'a [usize],
+    first: Vec<usize>,
+    rest: OnceLock<Vec<usize>>,
     next: AtomicUsize,
     deferred: Mutex<VecDeque<usize>>,
     /// Entries of the first pass being worked on: while any is, a reader that
@@ -111,15 +176,23 @@ pub struct Take {
 }
 
 impl<'a> Queue<'a> {
-    /// A queue over `order`, stopped early when either flag is set.
-    pub fn new(order: &'a [usize], stops: [&'a AtomicBool; 2]) -> Queue<'a> {
+    /// A queue over `first`, to be completed by [`Queue::extend`], stopped early
+    /// when either flag is set.
+    pub fn new(first: Vec<usize>, stops: [&'a AtomicBool; 2]) -> Queue<'a> {
         Queue {
-            order,
+            first,
+            rest: OnceLock::new(),
             next: AtomicUsize::new(0),
             deferred: Mutex::new(VecDeque::new()),
             active: AtomicUsize::new(0),
             stops,
         }
+    }
+
+    /// Appends the rest of the order (once; a second call is ignored). Until
+    /// this is called the queue is never finished.
+    pub fn extend(&self, rest: Vec<usize>) {
+        let _ = self.rest.set(rest);
     }
 
     /// Whether the scan is stopping.
@@ -134,9 +207,32 @@ impl<'a> Queue<'a> {
     }
 
     /// Like [`Queue::take`], but `None` at once when nothing is ready, rather than
-    /// waiting for entries other readers may put back.
+    /// waiting for entries other readers may put back or the walk may add.
     pub fn take_ready(&self) -> Option<Take> {
         self.next_entry(false)
+    }
+
+    /// Claims the next entry of the order, if one is there yet.
+    fn claim(&self) -> Option<usize> {
+        let rest = self.rest.get().map_or(&[][..], Vec::as_slice);
+        let mut i = self.next.load(Ordering::SeqCst);
+        loop {
+            if i >= self.first.len() + rest.len() {
+                return None;
+            }
+            match self
+                .next
+                .compare_exchange(i, i + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => {
+                    return Some(match self.first.get(i) {
+                        Some(&index) => index,
+                        None => rest[i - self.first.len()],
+                    })
+                }
+                Err(now) => i = now,
+            }
+        }
     }
 
     fn next_entry(&self, wait: bool) -> Option<Take> {
@@ -144,22 +240,26 @@ impl<'a> Queue<'a> {
             if self.stopped() {
                 return None;
             }
+            // Seen before claiming: if the whole order was there, an empty claim
+            // means it is used up.
+            let complete = self.rest.get().is_some();
             self.active.fetch_add(1, Ordering::SeqCst);
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if let Some(&index) = self.order.get(i) {
+            if let Some(index) = self.claim() {
                 return Some(Take {
                     index,
                     deferred: false,
                 });
             }
             self.active.fetch_sub(1, Ordering::SeqCst);
-            if let Some(index) = self.deferred.lock().expect("queue").pop_front() {
-                return Some(Take {
-                    index,
-                    deferred: true,
-                });
+            if complete {
+                if let Some(index) = self.deferred.lock().expect("queue").pop_front() {
+                    return Some(Take {
+                        index,
+                        deferred: true,
+                    });
+                }
             }
-            if !wait || self.active.load(Ordering::SeqCst) == 0 {
+            if !wait || (complete && self.active.load(Ordering::SeqCst) == 0) {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -198,10 +298,62 @@ mod tests {
     }
 
     #[test]
+    fn priority_dirs_near_the_top() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for d in [
+            "Users/alice",
+            "part2/home/bob",
+            "part2/Windows",
+            "DCIM/100APPLE",
+            "a/b/Users/deep",
+            "data/media/0/DCIM",
+            "usersettings",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("home"), b"a file named home").unwrap();
+        std::os::unix::fs::symlink(root.join("Users"), root.join("part2/users")).unwrap();
+        let got: Vec<PathBuf> = priority_dirs(root, false)
+            .into_iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
+            .collect();
+        // One level down at most; never a file or a symbolic link.
+        assert_eq!(
+            got,
+            ["DCIM", "Users", "part2/home"].map(PathBuf::from).to_vec()
+        );
+    }
+
+    #[test]
+    fn queue_waits_for_the_rest_of_the_walk() {
+        let stop = AtomicBool::new(false);
+        let q = Queue::new(vec![1], [&stop, &stop]);
+        let first = q.take().unwrap();
+        q.done(first);
+        assert!(q.take_ready().is_none(), "nothing ready yet");
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut seen = Vec::new();
+                while let Some(t) = q.take() {
+                    seen.push(t.index);
+                    q.done(t);
+                }
+                seen
+            });
+            std::thread::sleep(Duration::from_millis(30));
+            // The reader is still waiting: the rest is not there yet.
+            assert!(!reader.is_finished());
+            q.extend(vec![2, 3]);
+            assert_eq!(reader.join().unwrap(), [2, 3]);
+        });
+    }
+
+    #[test]
     fn queue_serves_deferred_entries_last() {
         let stop = AtomicBool::new(false);
-        let order = [5, 6, 7];
-        let q = Queue::new(&order, [&stop, &stop]);
+        let q = Queue::new(vec![5, 6], [&stop, &stop]);
+        q.extend(vec![7]);
         let a = q.take().unwrap();
         q.defer(a);
         let mut seen = Vec::new();

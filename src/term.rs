@@ -69,6 +69,12 @@ impl Progress for TermProgress {
         self.message();
     }
 
+    fn found_more(&self, files: u64, bytes: u64) {
+        self.total_files.fetch_add(files, Ordering::Relaxed);
+        self.bar.inc_length(bytes);
+        self.message();
+    }
+
     fn file_done(&self, bytes: u64) {
         let done = self.files.fetch_add(1, Ordering::Relaxed) + 1;
         self.bar.inc(bytes);

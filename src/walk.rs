@@ -119,46 +119,87 @@ pub fn walk(
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> io::Result<Vec<Found>> {
+    let whole = Part {
+        starts: &[root.to_path_buf()],
+        skip: &[],
+        counted: (0, 0),
+    };
+    walk_part(root, &whole, opts, progress, &[stop])
+}
+
+/// A part of the evidence tree to walk.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'p> {
+    /// Directories under the root to walk (the root itself for all of it).
+    pub starts: &'p [PathBuf],
+    /// Directories not to enter (walked as another part); they get no entry.
+    pub skip: &'p [PathBuf],
+    /// Entries and bytes found by parts walked before, for the progress count.
+    pub counted: (u64, u64),
+}
+
+/// Walks one part of the tree under `root` (report paths stay relative to
+/// `root`). The result is sorted by report path. Stops early (with what it has)
+/// when any of `stops` is set.
+pub fn walk_part(
+    root: &Path,
+    part: &Part,
+    opts: &WalkOptions,
+    progress: &dyn Progress,
+    stops: &[&AtomicBool],
+) -> io::Result<Vec<Found>> {
     let root_meta = std::fs::symlink_metadata(root)?;
     let shared = Shared {
         root,
         root_dev: root_meta.dev(),
         cross_filesystems: opts.cross_filesystems,
+        skip: part.skip,
         found: Mutex::new(Vec::new()),
-        entries: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
+        entries: AtomicU64::new(part.counted.0),
+        bytes: AtomicU64::new(part.counted.1),
         progress,
-        stop,
+        stops,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         .thread_name(|i| format!("hashsweep-walk-{i}"))
         .build()
         .map_err(io::Error::other)?;
-    pool.scope(|s| shared.visit_dir(s, root.to_path_buf()));
+    pool.scope(|s| {
+        for start in part.starts {
+            let shared = &shared;
+            s.spawn(move |s| shared.visit_dir(s, start.clone()));
+        }
+    });
     let mut found = shared.found.into_inner().expect("walker thread panicked");
     found.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     Ok(found)
+}
+
+/// The report path of `path` under `root`: relative, starting with `/`, escaped.
+pub fn report_path(root: &Path, path: &Path) -> String {
+    let tail = path.strip_prefix(root).unwrap_or(path);
+    let mut raw = Vec::with_capacity(tail.as_os_str().len() + 1);
+    raw.push(b'/');
+    raw.extend_from_slice(tail.as_os_str().as_bytes());
+    pathfmt::escape(&raw)
 }
 
 struct Shared<'a> {
     root: &'a Path,
     root_dev: u64,
     cross_filesystems: bool,
+    skip: &'a [PathBuf],
     found: Mutex<Vec<Found>>,
     entries: AtomicU64,
     bytes: AtomicU64,
     progress: &'a dyn Progress,
-    stop: &'a AtomicBool,
+    stops: &'a [&'a AtomicBool],
 }
 
 impl<'a> Shared<'a> {
     fn rel(&self, path: &Path) -> String {
-        let tail = path.strip_prefix(self.root).unwrap_or(path);
-        let mut raw = Vec::with_capacity(tail.as_os_str().len() + 1);
-        raw.push(b'/');
-        raw.extend_from_slice(tail.as_os_str().as_bytes());
-        pathfmt::escape(&raw)
+        report_path(self.root, path)
     }
 
     fn found(
@@ -183,7 +224,7 @@ impl<'a> Shared<'a> {
 
     /// Lists one directory, records its entries, and queues its subdirectories.
     fn visit_dir<'s>(&'s self, scope: &rayon::Scope<'s>, dir: PathBuf) {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.stops.iter().any(|s| s.load(Ordering::Relaxed)) {
             return;
         }
         let mut local = Vec::new();
@@ -235,6 +276,9 @@ impl<'a> Shared<'a> {
         let kind = Kind::from_file_type(meta.file_type());
         let status = match kind {
             Kind::Directory => {
+                if self.skip.contains(&path) {
+                    return None;
+                }
                 if self.cross_filesystems || meta.dev() == self.root_dev {
                     scope.spawn(move |s| self.visit_dir(s, path));
                     return None;

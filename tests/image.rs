@@ -106,7 +106,7 @@ fn loop_mounted_ext4_image_finds_planted_files() {
         &["--hashset", set.to_str().unwrap(), "--io", "hdd"],
     );
     assert_eq!(h.code, 1, "{}", h.stderr);
-    let policy = h.audit_event("io-policy");
+    let policy = h.audit_event("read-plan");
     let files = h.summary()["totals"]["files_hashed"].as_u64().unwrap();
     let empty = h.summary()["totals"]["empty_files"].as_u64().unwrap();
     assert_eq!(policy["physically_mapped"], files - empty, "{policy}");

@@ -143,6 +143,19 @@ fn hard_links_are_read_once() {
     std::fs::create_dir_all(ev.join("b")).unwrap();
     std::fs::hard_link(&a, ev.join("b/linked.bin")).unwrap();
     write(&ev, "other.txt", b"other");
+    // A picture in a user folder (walked and read first) with a second path
+    // outside it (walked while the first part is read), and a third inside.
+    let pic = jpeg(3);
+    let p = write(&ev, "Users/bob/Pictures/p.jpg", &pic);
+    std::fs::create_dir_all(ev.join("Windows/Temp")).unwrap();
+    std::fs::hard_link(&p, ev.join("Windows/Temp/p.jpg")).unwrap();
+    std::fs::hard_link(&p, ev.join("Users/bob/Desktop.jpg")).unwrap();
+    // Enough of a rest that the user folder is usually read before it is walked
+    // (the writer then keeps the picture's record until its other path is known).
+    for i in 0..1000 {
+        write(&ev, format!("Windows/System/f{i}.txt"), b"x");
+    }
+    let mut reports = Vec::new();
     for io in ["ssd", "hdd"] {
         let s = scan(&ev, &tmp.path().join(io), &["--io", io]);
         assert_eq!(s.code, 0, "{}", s.stderr);
@@ -155,14 +168,30 @@ fn hard_links_are_read_once() {
             "{}",
             y["note"]
         );
+        // The user-folder path, first in path order there, is the one read.
+        let read = s.row("/Users/bob/Desktop.jpg");
+        assert_eq!(read["md5"], md5_hex(&pic));
+        assert_eq!(read["note"], "");
+        for other in ["/Users/bob/Pictures/p.jpg", "/Windows/Temp/p.jpg"] {
+            let r = s.row(other);
+            assert_eq!((&r["md5"], &r["type"]), (&read["md5"], &read["type"]));
+            assert!(
+                r["note"].contains("hard link to /Users/bob/Desktop.jpg"),
+                "{io} {other}: {}",
+                r["note"]
+            );
+        }
         let totals = &s.summary()["totals"];
         assert_eq!(
             totals["bytes_read"],
-            data.len() as u64 + 5,
+            (data.len() + pic.len()) as u64 + 5 + 1000,
             "{io}: {totals}"
         );
-        assert_eq!(totals["rows"], 3);
+        assert_eq!(totals["rows"], 1006);
+        assert_eq!(s.audit_event("read-plan")["hard_links_read_once"], 3);
+        reports.push(std::fs::read(s.dir.join("report.csv")).unwrap());
     }
+    assert_eq!(reports[0], reports[1]);
 }
 
 /// A tree where the alert files sit in a user folder that sorts last: with one
@@ -199,9 +228,23 @@ fn user_folders_first_and_stop_after() {
     let s = scan(
         &ev,
         &case,
-        &["--hashset", set, "--stop-after", "1", "--threads", "1"],
+        &[
+            "--hashset",
+            set,
+            "--stop-after",
+            "1",
+            "--threads",
+            "1",
+            "--io",
+            "ssd",
+        ],
     );
     assert_eq!(s.code, 1, "{}", s.stderr);
+    // The user folder one level down was walked first, and read while the rest
+    // of the tree was walked.
+    let policy = s.audit_event("io-policy");
+    assert_eq!(policy["walked_first"], serde_json::json!(["/zz/Users"]));
+    assert_eq!(policy["read_while_walking"], true);
     let summary = s.summary();
     assert_eq!(summary["status"], "stopped");
     assert_eq!(summary["complete"], false);
