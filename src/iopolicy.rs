@@ -546,7 +546,9 @@ const DROP_STEP: u64 = 32 << 20;
 
 impl CacheHints {
     /// Declares sequential access for a large file and finds out whether its
-    /// first page is already cached (a `RWF_NOWAIT` read fails when it is not).
+    /// last page is already cached (a `RWF_NOWAIT` read fails when it is not).
+    /// The last page, since the first may have been read for the file's content
+    /// type just before (a file put back is opened again).
     pub fn start(file: &File, size: u64) -> CacheHints {
         if size < LARGE_FILE {
             return CacheHints {
@@ -563,7 +565,8 @@ impl CacheHints {
             iov_len: 1,
         };
         // SAFETY: one iovec pointing at a live one-byte buffer.
-        let n = unsafe { libc::preadv2(fd, &iov, 1, 0, libc::RWF_NOWAIT) };
+        let last = (size - 1) as libc::off_t;
+        let n = unsafe { libc::preadv2(fd, &iov, 1, last, libc::RWF_NOWAIT) };
         let cold = n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN);
         CacheHints {
             drop_behind: cold,

@@ -991,13 +991,15 @@ impl Worker<'_, '_> {
         let Some((file, before, notes)) = self.open_checked(entry, &mut r) else {
             return Step::Done(Box::new(r));
         };
-        let mut hints = CacheHints::start(&file, before.len());
         let head = content::HEAD.min(buf.len());
         let Some((n, err)) =
             self.read_head(&file, &mut buf[..head], before.len(), deferred, &mut r)
         else {
             return Step::Defer;
         };
+        // Only now: the probe of the cache reads ahead, so a file put back would
+        // look cached when opened again.
+        let mut hints = CacheHints::start(&file, before.len());
         let mut hasher = MultiHasher::new(self.sha256);
         hasher.update(&buf[..n]);
         let mut total = n as u64;
@@ -1129,7 +1131,6 @@ impl Worker<'_, '_> {
                 self.progress.file_done(bytes);
                 continue;
             };
-            let mut hints = CacheHints::start(&file, before.len());
             let mut buf = pool.get();
             let head = content::HEAD.min(buf.len());
             let Some((n, err)) =
@@ -1139,6 +1140,7 @@ impl Worker<'_, '_> {
                 self.queue.defer(t);
                 continue;
             };
+            let mut hints = CacheHints::start(&file, before.len());
             let feed = &feeds[turn % feeds.len()];
             turn += 1;
             let begin = Feed::Begin {

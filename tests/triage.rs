@@ -318,3 +318,65 @@ fn large_files_of_no_interest_are_read_last() {
         ("image/jpeg", "true")
     );
 }
+
+/// Pages of the file at `path` in the page cache, and pages in all.
+fn resident_pages(path: &Path) -> (usize, usize) {
+    let file = std::fs::File::open(path).unwrap();
+    let len = file.metadata().unwrap().len() as usize;
+    let page = 4096;
+    let pages = len.div_ceil(page);
+    let mut vec = vec![0u8; pages];
+    // SAFETY: a read-only shared mapping of an open file, unmapped below; only
+    // its residency is asked, no byte of it is touched.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        let addr = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        );
+        assert_ne!(addr, libc::MAP_FAILED);
+        assert_eq!(libc::mincore(addr, len, vec.as_mut_ptr()), 0);
+        libc::munmap(addr, len);
+    }
+    (vec.iter().filter(|&&b| b & 1 == 1).count(), pages)
+}
+
+/// A large file that was not in the page cache leaves little of itself there
+/// after the scan, in both read policies, even when it was put back to be read
+/// last (its first pages were then read twice, and the second open must not
+/// take it for a cached file).
+#[test]
+fn large_files_read_cold_are_dropped_behind() {
+    use std::os::fd::AsRawFd;
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    let data: Vec<u8> = (0..48u32 << 20).map(|i| (i / 4096) as u8).collect();
+    let path = write(&ev, "disk/volume.img", &data);
+    write(&ev, "disk/z.txt", b"read before the image");
+    for io in ["ssd", "hdd"] {
+        let f = std::fs::File::open(&path).unwrap();
+        f.sync_all().unwrap();
+        // SAFETY: advice on an open descriptor.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        let (before, pages) = resident_pages(&path);
+        if before * 10 > pages {
+            skip(
+                "large_files_read_cold_are_dropped_behind",
+                "this filesystem keeps the file cached (tmpfs?)",
+            );
+            return;
+        }
+        let s = scan(&ev, &tmp.path().join(io), &["--io", io]);
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        assert_eq!(s.row("/disk/volume.img")["md5"], md5_hex(&data));
+        let (after, _) = resident_pages(&path);
+        assert!(
+            after * 4 < pages,
+            "{io}: {after} of {pages} pages still cached after the scan"
+        );
+    }
+}
