@@ -1,9 +1,13 @@
 //! walk -> read plan and I/O policy -> readers (and hashers) -> one report
 //! writer -> sorted reports.
 //!
-//! The walk runs first and doubles as the pre-count (files and bytes) that gives
-//! the progress bar its ETA. The I/O policy ([`crate::iopolicy`]) and the read
-//! plan ([`crate::schedule`]: likely hits first, hard links once) follow. On
+//! The user folders near the top of the evidence ([`schedule::priority_dirs`])
+//! are walked first, then the rest of the tree; the walk doubles as the
+//! pre-count (files and bytes) that gives the progress bar its ETA. The I/O
+//! policy ([`crate::iopolicy`]) and the read plan ([`crate::schedule`]: likely
+//! hits first, hard links once) follow. On solid-state storage the user folders
+//! are read while the rest is walked; its plan joins the queue once it is.
+//! Files of 8 MiB and more are hashed through memory maps ([`crate::mapped`]). On
 //! solid-state storage parallel readers each read and hash whole files with a
 //! reused buffer; on a spinning disk one reader feeds file chunks to hashing
 //! threads. Finished records go over a bounded channel to a single writer thread. The writer turns each record into its report line,
@@ -255,6 +259,7 @@ pub fn scan(
                 "bytes": first_totals.1 + rest_bytes,
                 "seconds": walk_end.0,
                 "interrupted": walk_end.1 && interrupt.load(Ordering::SeqCst),
+                "cut_short": walk_end.1,
                 "walked_first": {
                     "folders": priority_rels,
                     "entries": found_first.len(),

@@ -6,7 +6,11 @@
 //! the rest while reading: a large file whose first bytes are not an image, a
 //! video or an archive is put back until everything else has been read (see
 //! [`Queue::defer`]). On a spinning disk each group is read in physical order.
-//! None of this changes a report row: `report.csv` is sorted by path at the end.
+//! The folders holding user profiles near the top of the evidence
+//! ([`priority_dirs`]) are also walked first, so their files can be read while
+//! the rest of the tree is walked ([`Queue::extend`]). None of this changes a
+//! report row (only which path of a hard-linked file is the one read, which
+//! the note of the others names): `report.csv` is sorted by path at the end.
 
 use crate::walk::{self, Found, Status};
 use std::collections::{HashMap, VecDeque};
