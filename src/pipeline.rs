@@ -232,15 +232,15 @@ pub fn scan(
         // paths here get their rows from that read ("late" links).
         let mut first_inodes: HashMap<(u64, u64), usize> = HashMap::new();
         for (i, f) in todo.first.iter().enumerate() {
-            if f.status == Status::Hash && f.nlink > 1 {
-                first_inodes.entry((f.dev, f.ino)).or_insert(i);
+            if let Some(key) = schedule::inode_key(f) {
+                first_inodes.entry(key).or_insert(i);
             }
         }
         let (mut mine, mut linked) = (Vec::new(), Vec::new());
         for f in rest.iter().filter(|f| !done.contains(&f.rel)) {
-            match first_inodes.get(&(f.dev, f.ino)) {
-                Some(&p) if f.status == Status::Hash && f.nlink > 1 => linked.push((p, f)),
-                _ => mine.push(f),
+            match schedule::inode_key(f).and_then(|k| first_inodes.get(&k)) {
+                Some(&p) => linked.push((p, f)),
+                None => mine.push(f),
             }
         }
         let plan = schedule::plan(&mine, physical).shifted(n);
@@ -640,6 +640,24 @@ fn write_lines<'a>(
     })
 }
 
+/// The outcome of a file whose first `n` bytes were read into a head of `head`
+/// bytes, when that read settled it: the error that stopped it, or the file's
+/// end. `None` when the file goes on.
+fn head_outcome(
+    n: usize,
+    head: usize,
+    err: Option<std::io::Error>,
+) -> Option<std::result::Result<u64, ReadFailure>> {
+    match err {
+        Some(error) => Some(Err(ReadFailure {
+            offset: n as u64,
+            error,
+        })),
+        None if n < head => Some(Ok(n as u64)),
+        None => None,
+    }
+}
+
 /// What the writer receives. Nearly every message is a row, so rows are not
 /// boxed to save room for the rare others.
 #[allow(clippy::large_enum_variant)]
@@ -752,7 +770,7 @@ impl Writer<'_, '_> {
                 }
                 Msg::Row(index, record) => {
                     n += self.write_links(&record, todo.links(index))?;
-                    if index < todo.first.len() && todo.get(index).nlink > 1 {
+                    if index < todo.first.len() && schedule::inode_key(todo.get(index)).is_some() {
                         match todo.late(index) {
                             Some(late) => n += self.write_links(&record, late)?,
                             None => {
@@ -1007,18 +1025,10 @@ impl Worker<'_, '_> {
         let mut hints = CacheHints::start(&file, before.len());
         let mut hasher = MultiHasher::new(self.sha256);
         hasher.update(&buf[..n]);
-        let mut total = n as u64;
-        let read = match err {
-            Some(error) => Err(ReadFailure {
-                offset: total,
-                error,
-            }),
-            None if n < head => Ok(total),
-            None => self.read_rest(&file, before.len(), buf, &mut hasher, total, &mut hints),
-        };
-        if let Ok(n) = read {
-            total = n;
-        }
+        let read = head_outcome(n, head, err).unwrap_or_else(|| {
+            self.read_rest(&file, before.len(), buf, &mut hasher, n as u64, &mut hints)
+        });
+        let total = *read.as_ref().unwrap_or(&(n as u64));
         hints.advance(&file, total, true);
         let after = file.metadata().ok();
         self.conclude(&mut r, hasher, read, &before, after, notes, scratch);
@@ -1158,12 +1168,8 @@ impl Worker<'_, '_> {
                 break;
             }
             let mut total = n as u64;
-            let read = match err {
-                Some(error) => Err(ReadFailure {
-                    offset: total,
-                    error,
-                }),
-                None if n < head => Ok(total),
+            let read = match head_outcome(n, head, err) {
+                Some(done) => done,
                 None => loop {
                     let mut buf = pool.get();
                     let (k, err) = digest::fill(&mut &file, &mut buf);

@@ -124,6 +124,12 @@ impl Plan {
     }
 }
 
+/// The key grouping the paths of one hard-linked file, read once: device and
+/// inode of a regular file with more than one link; `None` otherwise.
+pub fn inode_key(f: &Found) -> Option<(u64, u64)> {
+    (f.status == Status::Hash && f.nlink > 1).then_some((f.dev, f.ino))
+}
+
 /// Plans the reading of `todo`. With `physical`, each group is sorted by the
 /// physical offset of its files (by inode number where that is unknown).
 pub fn plan(todo: &[&Found], physical: bool) -> Plan {
@@ -131,14 +137,14 @@ pub fn plan(todo: &[&Found], physical: bool) -> Plan {
     let mut first_of_inode: HashMap<(u64, u64), usize> = HashMap::new();
     let mut groups: [Vec<usize>; 4] = Default::default();
     for (i, f) in todo.iter().enumerate() {
-        if f.status == Status::Hash && f.nlink > 1 {
-            match first_of_inode.get(&(f.dev, f.ino)) {
+        if let Some(key) = inode_key(f) {
+            match first_of_inode.get(&key) {
                 Some(&first) => {
                     plan.links.entry(first).or_default().push(i);
                     continue;
                 }
                 None => {
-                    first_of_inode.insert((f.dev, f.ino), i);
+                    first_of_inode.insert(key, i);
                 }
             }
         }
