@@ -61,7 +61,10 @@ pub struct Header {
     /// Start time, RFC 3339 UTC.
     pub started: String,
     /// The evidence root, canonical.
+    #[serde(serialize_with = "crate::pathfmt::serialize_path")]
     pub evidence: PathBuf,
+    /// What identifies the evidence's filesystem (checked by `--resume`).
+    pub evidence_identity: crate::identity::EvidenceIdentity,
     /// Device number of the evidence root, `major:minor`.
     pub evidence_device: String,
     /// The filesystem holding the evidence (type, source, options), where the OS tells.
@@ -95,6 +98,7 @@ impl Header {
             user,
             started: started.to_string(),
             evidence: cfg.evidence.clone(),
+            evidence_identity: cfg.evidence_identity.clone(),
             evidence_device: format!("{}:{}", libc::major(dev), libc::minor(dev)),
             evidence_mount: crate::mounts::find(&cfg.evidence),
             case: cfg.case.clone(),

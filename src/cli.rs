@@ -1,6 +1,7 @@
 //! Command-line flags (clap derive definitions only: help texts and value parsers).
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Triage a mounted evidence tree against law-enforcement hash sets.
@@ -139,11 +140,11 @@ pub struct ScanFlags {
     /// file stem). Repeatable. Formats: plain digest lists, md5sum/sha1sum/sha256sum
     /// output, BSD tags, hashdeep. With no set, the report is a hash inventory.
     #[arg(long = "hashset", value_name = "SET")]
-    pub hashsets: Vec<String>,
+    pub hashsets: Vec<OsString>,
 
     /// A hash set of known-good role (e.g. NSRL), as `PATH` or `NAME=PATH`. Repeatable.
     #[arg(long = "known-good", value_name = "SET")]
-    pub known_good: Vec<String>,
+    pub known_good: Vec<OsString>,
 
     /// Case identifier, recorded in the audit log and summary.
     #[arg(long)]
@@ -182,6 +183,13 @@ pub struct ScanFlags {
     /// Enter filesystems mounted below EVIDENCE (by default they are listed as skipped).
     #[arg(long)]
     pub cross_filesystems: bool,
+
+    /// Read the targets of symbolic links even where that changes the evidence:
+    /// on a mount that is writable and records access times, reading a link's
+    /// target updates the link's access time, so by default targets are not
+    /// read there (the note says so).
+    #[arg(long)]
+    pub read_link_targets: bool,
 
     /// Finish the interrupted scan in CASE_DIR (same evidence, sets and options):
     /// entries already in its journal are not read again.

@@ -2,13 +2,19 @@
 //! is touched or the case folder created: a bad flag or a malformed hash set
 //! never leaves a half-written case folder.
 
+use crate::caselock::CaseLock;
 use crate::error::{Error, Result};
 use crate::hashset::{self, HashSetLookup, Role};
+use crate::identity::EvidenceIdentity;
 use crate::iopolicy::IoChoice;
 use crate::journal::JOURNAL;
 use crate::matcher::Matcher;
+use crate::pathfmt;
 use crate::report::{AUDIT, CASE_FILES, MANIFEST, SUMMARY};
 use serde_json::{json, Value};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// A hash set as named on the command line: `PATH` or `NAME=PATH`.
@@ -24,24 +30,66 @@ pub struct SetArg {
 
 impl SetArg {
     /// Parses `PATH` or `NAME=PATH`. A value that names an existing file is
-    /// always a path, even when it contains `=`.
-    pub fn parse(value: &str, role: Option<Role>) -> SetArg {
-        if !Path::new(value).exists() {
-            if let Some((name, path)) = value.split_once('=') {
-                if !name.is_empty() && !name.contains('/') {
-                    return SetArg {
-                        name: Some(name.to_string()),
-                        path: PathBuf::from(path),
-                        role,
-                    };
-                }
+    /// always a path, even when it contains `=`. Names cannot hold `/`, so
+    /// `a/b=c` is a path; when no such file exists, the error says both.
+    pub fn parse(value: &OsStr, role: Option<Role>) -> Result<SetArg> {
+        let path = Path::new(value);
+        let bytes = value.as_bytes();
+        let shown = pathfmt::escape(bytes);
+        if path.exists() {
+            return Ok(SetArg {
+                name: None,
+                path: path.to_path_buf(),
+                role,
+            });
+        }
+        if let Some(eq) = bytes.iter().position(|&b| b == b'=') {
+            let (name, rest) = (&bytes[..eq], &bytes[eq + 1..]);
+            if name.contains(&b'/') {
+                return Err(Error::Usage(format!(
+                    "hash set `{shown}`: no such file (a set name cannot hold `/`, so this is read as a path)"
+                )));
             }
+            if name.is_empty() {
+                return Err(Error::Usage(format!(
+                    "hash set `{shown}`: no such file, and no set name before `=`"
+                )));
+            }
+            if rest.is_empty() {
+                return Err(Error::Usage(format!(
+                    "hash set `{shown}`: no file after `=`; give NAME=PATH"
+                )));
+            }
+            let name = std::str::from_utf8(name).map_err(|_| {
+                Error::Usage(format!("hash set `{shown}`: the set name is not UTF-8"))
+            })?;
+            return Ok(SetArg {
+                name: Some(name.to_string()),
+                path: PathBuf::from(OsStr::from_bytes(rest)),
+                role,
+            });
         }
-        SetArg {
+        Ok(SetArg {
             name: None,
-            path: PathBuf::from(value),
+            path: path.to_path_buf(),
             role,
-        }
+        })
+    }
+}
+
+/// Why a set name cannot be used, if it cannot: it names the set in the
+/// `hashsets` column, in `;`-separated lists, and on the terminal.
+pub fn check_set_name(name: &str) -> std::result::Result<(), &'static str> {
+    if name.is_empty() {
+        Err("is empty")
+    } else if name.contains(';') {
+        Err("holds `;`, which separates set names in the report")
+    } else if name.chars().any(char::is_control) {
+        Err("holds a control character")
+    } else if name.starts_with(['=', '+', '-', '@', '\'']) {
+        Err("starts with = + - @ or ', which a spreadsheet reads as a formula")
+    } else {
+        Ok(())
     }
 }
 
@@ -71,9 +119,11 @@ pub struct ScanArgs {
     /// Enter other filesystems mounted below the evidence root.
     pub cross_filesystems: bool,
     /// The full argument vector, for provenance.
-    pub argv: Vec<String>,
+    pub argv: Vec<OsString>,
     /// Finish the interrupted scan in `output` instead of starting a new one.
     pub resume: bool,
+    /// Read symbolic links' targets even where that updates their access time.
+    pub read_link_targets: bool,
 }
 
 /// A validated scan.
@@ -106,105 +156,131 @@ pub struct ScanConfig {
     pub cross_filesystems: bool,
     /// The loaded sets.
     pub matcher: Matcher,
-    /// The full argument vector.
+    /// The full argument vector, each argument escaped as report paths are.
     pub argv: Vec<String>,
     /// Whether this run finishes an interrupted scan.
     pub resume: bool,
+    /// `--resume` of a case folder that is already complete: nothing is to be
+    /// scanned; the caller verifies the folder and reports its recorded status.
+    pub already_complete: bool,
+    /// Read symbolic links' targets even where that updates their access time.
+    pub read_link_targets: bool,
+    /// What identifies the evidence (recorded; checked on `--resume`).
+    pub evidence_identity: EvidenceIdentity,
+    /// The case folder, locked for this scan.
+    pub case_dir: CaseLock,
 }
+
+/// The most threads `--threads` accepts: more only costs memory and time.
+pub const MAX_THREADS: usize = 1024;
 
 /// Walking and reading threads per core when `--threads` is not given. Measured
 /// on an ext4 image with the page cache dropped (docs/performance.md): 2.60 s
 /// with one reader per core, 2.21 s with four; no change when the data is cached.
 const IO_THREADS_PER_CORE: usize = 4;
 
-/// Resolves `path` to an absolute path with every existing prefix canonical.
+/// Resolves `path` as creating it would: to an absolute path, each existing
+/// prefix canonical (symbolic links resolved), and `..` after a folder that does
+/// not exist yet taken as the folder's parent (as `mkdir -p` goes through it).
 fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir()?.join(path)
     };
-    let mut existing = abs.as_path();
-    let mut rest = Vec::new();
-    loop {
-        match existing.canonicalize() {
-            Ok(mut c) => {
-                for part in rest.iter().rev() {
-                    c.push(part);
-                }
-                return Ok(c);
+    let mut out = PathBuf::from("/");
+    for part in abs.components() {
+        match part {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            // `out` is canonical here, so its textual parent is the real one.
+            Component::ParentDir => {
+                out.pop();
             }
-            Err(_) => {
-                let Some(parent) = existing.parent() else {
-                    return Ok(abs);
-                };
-                match existing.components().next_back() {
-                    Some(Component::Normal(n)) => rest.push(n.to_owned()),
-                    Some(Component::ParentDir) => return Ok(abs),
-                    _ => {}
+            Component::Normal(name) => {
+                out.push(name);
+                if std::fs::symlink_metadata(&out).is_ok() {
+                    if let Ok(c) = out.canonicalize() {
+                        out = c;
+                    }
                 }
-                existing = parent;
             }
         }
     }
+    Ok(out)
+}
+
+/// Whether `output` lies inside the evidence rooted at `evidence`, decided by
+/// device and inode rather than path text: an ancestor of `output` (or its
+/// nearest existing one) is the evidence root, or, on the evidence's
+/// filesystem, lies under the evidence root's place in that filesystem (a bind
+/// mount of a folder inside the evidence mounted elsewhere).
+fn inside_evidence(evidence: &Path, output: &Path) -> bool {
+    let Ok(ev) = std::fs::metadata(evidence) else {
+        return false;
+    };
+    if output.starts_with(evidence) {
+        return true;
+    }
+    let ev_mount = crate::mounts::find(evidence);
+    let mut at = Some(output);
+    while let Some(p) = at {
+        if let Ok(m) = std::fs::metadata(p) {
+            if (m.dev(), m.ino()) == (ev.dev(), ev.ino()) {
+                return true;
+            }
+            if m.dev() == ev.dev() {
+                if let (Some(em), Some(pm)) = (&ev_mount, crate::mounts::find(p)) {
+                    if pm
+                        .path_in_filesystem(p)
+                        .starts_with(em.path_in_filesystem(evidence))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        at = p.parent();
+    }
+    false
 }
 
 impl ScanConfig {
-    /// Checks every argument and loads every hash set.
+    /// Checks every argument, loads every hash set, then creates and locks the
+    /// case folder and checks what it holds (nothing, or the interrupted scan
+    /// being resumed). Nothing is created before every other check has passed.
     pub fn new(args: ScanArgs) -> Result<ScanConfig> {
-        let evidence = args
-            .evidence
-            .canonicalize()
-            .map_err(|e| Error::Usage(format!("evidence {}: {e}", args.evidence.display())))?;
+        let evidence = args.evidence.canonicalize().map_err(|e| {
+            Error::Usage(format!(
+                "evidence {}: {e}",
+                pathfmt::path_text(&args.evidence)
+            ))
+        })?;
         if !evidence.is_dir() {
             return Err(Error::Usage(format!(
                 "evidence {} is not a directory; give the mount point of the evidence",
-                args.evidence.display()
+                pathfmt::path_text(&args.evidence)
             )));
         }
-        let output = resolve(&args.output)
-            .map_err(|e| Error::Usage(format!("output {}: {e}", args.output.display())))?;
-        if output.starts_with(&evidence) {
-            return Err(Error::Usage(format!(
+        let output = resolve(&args.output).map_err(|e| {
+            Error::Usage(format!("output {}: {e}", pathfmt::path_text(&args.output)))
+        })?;
+        let inside = || {
+            Error::Usage(format!(
                 "the case folder {} is inside the evidence tree {}; nothing may be written there",
-                output.display(),
-                evidence.display()
-            )));
-        }
-        if args.resume {
-            // Checked again against the loaded sets below.
-            if !output.join(AUDIT).is_file() {
-                return Err(Error::Usage(format!(
-                    "--resume: {} holds no interrupted scan (no {AUDIT})",
-                    output.display()
-                )));
-            }
-            if output.join(MANIFEST).is_file() && summary_says_complete(&output.join(SUMMARY)) {
-                return Err(Error::Usage(format!(
-                    "--resume: the scan in {} is already complete",
-                    output.display()
-                )));
-            }
-        } else if output.exists() {
-            if !output.is_dir() {
-                return Err(Error::Usage(format!(
-                    "output {} exists and is not a folder",
-                    output.display()
-                )));
-            }
-            if let Some(f) = CASE_FILES
-                .iter()
-                .chain([&JOURNAL])
-                .find(|f| output.join(f).exists())
-            {
-                return Err(Error::Usage(format!(
-                    "output {} already holds a case ({f}); choose a new folder, or add --resume to finish an interrupted scan",
-                    output.display()
-                )));
-            }
+                pathfmt::path_text(&output),
+                pathfmt::path_text(&evidence)
+            ))
+        };
+        if inside_evidence(&evidence, &output) {
+            return Err(inside());
         }
         let threads = match args.threads {
             Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+            Some(n) if n > MAX_THREADS => {
+                return Err(Error::Usage(format!(
+                    "--threads {n} is more than {MAX_THREADS}; a few per core is enough"
+                )))
+            }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -215,18 +291,18 @@ impl ScanConfig {
         for arg in &args.hashsets {
             let set = hashset::open(&arg.path, arg.name.as_deref(), arg.role)?;
             let name = &set.info().name;
-            let formula = name.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']);
-            if name.is_empty() || name.contains(';') || formula {
+            if let Err(why) = check_set_name(name) {
                 return Err(Error::Usage(format!(
-                    "hash set name `{name}` must be non-empty, hold no `;` and not start with = + - @ '; name it with NAME={}",
-                    arg.path.display()
+                    "hash set name `{}` {why}; name the set with NAME={}",
+                    pathfmt::for_terminal(name),
+                    pathfmt::path_text(&arg.path)
                 )));
             }
             if let Some(other) = sets.iter().find(|s| s.info().name == *name) {
                 return Err(Error::Usage(format!(
                     "two hash sets are named `{name}` ({} and {}); name one with NAME=PATH",
-                    other.info().path.display(),
-                    arg.path.display()
+                    pathfmt::path_text(&other.info().path),
+                    pathfmt::path_text(&arg.path)
                 )));
             }
             sets.push(Box::new(set));
@@ -242,7 +318,14 @@ impl ScanConfig {
                 "not asked for, and every set entry has an MD5 or SHA-1",
             )
         };
-        let cfg = ScanConfig {
+        let evidence_identity = EvidenceIdentity::of(&evidence);
+        let case_dir = CaseLock::acquire(&output)?;
+        // Checked again now that the folder exists: it is what gets written.
+        if inside_evidence(&evidence, &output) {
+            case_dir.abandon();
+            return Err(inside());
+        }
+        let mut cfg = ScanConfig {
             evidence,
             output,
             case: args.case,
@@ -256,13 +339,44 @@ impl ScanConfig {
             sha256_reason,
             cross_filesystems: args.cross_filesystems,
             matcher,
-            argv: args.argv,
+            argv: args
+                .argv
+                .iter()
+                .map(|a| pathfmt::escape(a.as_bytes()))
+                .collect(),
             resume: args.resume,
+            already_complete: false,
+            read_link_targets: args.read_link_targets,
+            evidence_identity,
+            case_dir,
         };
-        if cfg.resume {
-            cfg.check_resume()?;
+        let checked = if cfg.resume {
+            cfg.check_resume()
+        } else {
+            cfg.check_new()
+        };
+        match checked {
+            Ok(()) => Ok(cfg),
+            Err(e) => {
+                cfg.case_dir.abandon();
+                Err(e)
+            }
         }
-        Ok(cfg)
+    }
+
+    /// A new scan: the folder must hold no case.
+    fn check_new(&self) -> Result<()> {
+        match CASE_FILES
+            .iter()
+            .chain([&JOURNAL])
+            .find(|f| self.output.join(f).exists())
+        {
+            Some(f) => Err(Error::Usage(format!(
+                "output {} already holds a case ({f}); choose a new folder, or add --resume to finish an interrupted scan",
+                pathfmt::path_text(&self.output)
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// What must be the same for a scan to be resumed: the evidence, every set
@@ -278,16 +392,25 @@ impl ScanConfig {
             })
             .collect();
         json!({
-            "evidence": self.evidence,
+            "evidence": pathfmt::path_text(&self.evidence),
             "hashsets": sets,
             "sha256": self.sha256,
             "cross_filesystems": self.cross_filesystems,
         })
     }
 
-    /// Refuses to resume a scan of other evidence, with other sets or options.
-    fn check_resume(&self) -> Result<()> {
+    /// Checks the case folder of the scan to resume: it holds one, of the same
+    /// evidence (by path and by identity), sets and options. Case, exhibit and
+    /// examiner, when not given again, are taken from it; given differently,
+    /// they are refused. A complete scan is noted ([`ScanConfig::already_complete`]).
+    fn check_resume(&mut self) -> Result<()> {
         let path = self.output.join(AUDIT);
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "--resume: {} holds no interrupted scan (no {AUDIT})",
+                pathfmt::path_text(&self.output)
+            )));
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let header: Value = text
             .lines()
@@ -296,9 +419,15 @@ impl ScanConfig {
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "--resume: {} has no readable header",
-                    path.display()
+                    pathfmt::path_text(&path)
                 ))
             })?;
+        let refuse = |what: String| {
+            Error::Usage(format!(
+                "--resume refused: {what} (case folder {})",
+                pathfmt::path_text(&self.output)
+            ))
+        };
         let before = &header["identity"];
         let now = self.identity();
         for (key, what) in [
@@ -308,14 +437,44 @@ impl ScanConfig {
             ("cross_filesystems", "--cross-filesystems setting"),
         ] {
             if before[key] != now[key] {
-                return Err(Error::Usage(format!(
-                    "--resume refused: the {what} differ from the interrupted scan in {} (was {}, now {})",
-                    self.output.display(),
-                    before[key],
-                    now[key]
+                return Err(refuse(format!(
+                    "the {what} differ from the interrupted scan's (was {}, now {})",
+                    before[key], now[key]
                 )));
             }
         }
+        let recorded: EvidenceIdentity =
+            serde_json::from_value(header["evidence_identity"].clone()).map_err(|_| {
+                refuse("the interrupted scan recorded no evidence identity (an older hashsweep); start a new case folder".into())
+            })?;
+        let differences = recorded.differences(&self.evidence_identity);
+        if !differences.is_empty() {
+            return Err(refuse(format!(
+                "the evidence at {} is not the one the interrupted scan read: {}",
+                pathfmt::path_text(&self.evidence),
+                differences.join("; ")
+            )));
+        }
+        for (field, value) in [
+            ("case", &mut self.case),
+            ("exhibit", &mut self.exhibit),
+            ("examiner", &mut self.examiner),
+        ] {
+            let was = header[field].as_str().map(String::from);
+            match value {
+                None => *value = was,
+                Some(v) if Some(v.as_str()) != was.as_deref() => {
+                    return Err(refuse(format!(
+                        "--{field} `{}` differs from the interrupted scan's ({}); omit it to keep the recorded one",
+                        pathfmt::for_terminal(v),
+                        was.map_or("none".to_string(), |w| format!("`{}`", pathfmt::for_terminal(&w)))
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        self.already_complete = self.output.join(MANIFEST).is_file()
+            && summary_says_complete(&self.output.join(SUMMARY));
         Ok(())
     }
 }
@@ -331,23 +490,46 @@ fn summary_says_complete(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    fn parse(v: &str) -> Result<SetArg> {
+        SetArg::parse(OsStr::new(v), None)
+    }
+
     #[test]
-    fn set_arg_name_syntax() {
+    fn set_arg_name_syntax_and_its_errors() {
         assert_eq!(
-            SetArg::parse("vic=/x/y.json", None),
+            parse("vic=/x/y.json").unwrap(),
             SetArg {
                 name: Some("vic".into()),
                 path: "/x/y.json".into(),
                 role: None
             }
         );
-        assert_eq!(SetArg::parse("/a=b/c", Some(Role::KnownGood)).name, None);
+        let e = parse("/a=b/c").unwrap_err().to_string();
+        assert!(e.contains("cannot hold `/`"), "{e}");
+        let e = parse("name=").unwrap_err().to_string();
+        assert!(e.contains("no file after `=`"), "{e}");
+        let e = parse("=x").unwrap_err().to_string();
+        assert!(e.contains("no set name"), "{e}");
+        let raw = SetArg::parse(OsStr::from_bytes(b"/x/\xff.txt"), None).unwrap();
+        assert_eq!(raw.path.as_os_str().as_bytes(), b"/x/\xff.txt");
+        assert!(check_set_name("a\u{1b}[2Jb").is_err());
+        assert!(check_set_name("-x").is_err());
+        assert!(check_set_name("vic 2024").is_ok());
     }
 
     #[test]
-    fn resolve_keeps_missing_tail() {
-        let tmp = std::env::temp_dir().canonicalize().unwrap();
-        let r = resolve(&tmp.join("does-not-exist/x")).unwrap();
-        assert_eq!(r, tmp.join("does-not-exist/x"));
+    fn resolve_keeps_missing_tail_and_goes_up_through_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("ev")).unwrap();
+        std::os::unix::fs::symlink(root.join("ev"), root.join("link")).unwrap();
+        let r = resolve(&root.join("does-not-exist/x")).unwrap();
+        assert_eq!(r, root.join("does-not-exist/x"));
+        let r = resolve(&root.join("missing/../ev/case")).unwrap();
+        assert_eq!(r, root.join("ev/case"));
+        let r = resolve(&root.join("link/../link/case")).unwrap();
+        assert_eq!(r, root.join("ev/case"));
+        assert!(inside_evidence(&root.join("ev"), &r));
+        assert!(!inside_evidence(&root.join("ev"), &root.join("case")));
     }
 }

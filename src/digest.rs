@@ -194,17 +194,116 @@ pub struct ReadFailure {
     pub error: io::Error,
 }
 
+/// Something that takes the bytes of a file in order.
+pub trait Update {
+    /// The next bytes.
+    fn update(&mut self, data: &[u8]);
+}
+
+impl Update for MultiHasher {
+    fn update(&mut self, data: &[u8]) {
+        MultiHasher::update(self, data);
+    }
+}
+
+/// How far past its size at open a file is read before it is taken to be one
+/// that never ends (a `/proc`-like or FUSE file): 64 MiB.
+pub const OVERRUN: u64 = 64 << 20;
+
+/// The digests of one file as it is read: every byte read, and also the state
+/// after exactly its size at open, so that a file that returns far more than
+/// that size (see [`OVERRUN`]) can be reported by what its size said.
+#[derive(Clone)]
+pub struct FileHasher {
+    hasher: MultiHasher,
+    size: u64,
+    fed: u64,
+    at_size: Option<MultiHasher>,
+}
+
+impl FileHasher {
+    /// A hasher for a file of `size` bytes at open.
+    pub fn new(sha256: bool, size: u64) -> FileHasher {
+        let hasher = MultiHasher::new(sha256);
+        FileHasher {
+            at_size: (size == 0).then(|| hasher.clone()),
+            hasher,
+            size,
+            fed: 0,
+        }
+    }
+
+    /// Bytes fed so far.
+    pub fn fed(&self) -> u64 {
+        self.fed
+    }
+
+    /// Whether more than [`OVERRUN`] bytes beyond the size at open were fed.
+    pub fn overran(&self) -> bool {
+        self.fed > self.size.saturating_add(OVERRUN)
+    }
+
+    /// The digests of every byte fed, or with `at_size`, of the first `size`
+    /// bytes (when that many were fed).
+    pub fn finish(self, at_size: bool) -> Digests {
+        match (at_size, self.at_size) {
+            (true, Some(h)) => h.finish(),
+            _ => self.hasher.finish(),
+        }
+    }
+}
+
+impl Update for FileHasher {
+    fn update(&mut self, data: &[u8]) {
+        let len = data.len() as u64;
+        if self.at_size.is_none() && self.fed + len >= self.size {
+            let k = (self.size - self.fed) as usize;
+            self.hasher.update(&data[..k]);
+            self.at_size = Some(self.hasher.clone());
+            self.hasher.update(&data[k..]);
+        } else {
+            self.hasher.update(data);
+        }
+        self.fed += len;
+    }
+}
+
+/// Why the reading of a file stopped before its end, with no error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    /// The scan is stopping (Ctrl-C, SIGTERM, `--stop-after`): the file gets
+    /// no row, and a resume reads it again.
+    Stopped,
+    /// The file returned more than [`OVERRUN`] bytes beyond its size at open.
+    Overran,
+}
+
+/// How reading a file ended, when not at its end.
+#[derive(Debug)]
+pub enum ReadEnd {
+    /// A read error.
+    Failed(ReadFailure),
+    /// Stopped on purpose.
+    Halted(Halt),
+}
+
+impl From<ReadFailure> for ReadEnd {
+    fn from(f: ReadFailure) -> ReadEnd {
+        ReadEnd::Failed(f)
+    }
+}
+
 /// Reads `reader` to its end through `buf`, feeding `hasher`, counting from
 /// `start` bytes already hashed. `after_read` gets the running total after each
-/// read. Returns the total, or where and why reading failed. Interrupted reads
-/// are retried.
+/// read and may halt the reading. Returns the total, or where and why reading
+/// failed or halted. Interrupted reads are retried.
 pub fn hash_reader(
     reader: &mut impl Read,
     buf: &mut [u8],
-    hasher: &mut MultiHasher,
+    hasher: &mut impl Update,
     start: u64,
-    mut after_read: impl FnMut(u64),
-) -> Result<u64, ReadFailure> {
+    mut after_read: impl FnMut(u64) -> Option<Halt>,
+) -> Result<u64, ReadEnd> {
     let mut total = start;
     loop {
         match reader.read(buf) {
@@ -212,14 +311,16 @@ pub fn hash_reader(
             Ok(n) => {
                 hasher.update(&buf[..n]);
                 total += n as u64;
-                after_read(total);
+                if let Some(halt) = after_read(total) {
+                    return Err(ReadEnd::Halted(halt));
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => {
-                return Err(ReadFailure {
+                return Err(ReadEnd::Failed(ReadFailure {
                     offset: total,
                     error,
-                })
+                }))
             }
         }
     }
@@ -249,6 +350,37 @@ mod tests {
         let mut h = MultiHasher::new(true);
         h.update(data);
         h.finish()
+    }
+
+    #[test]
+    fn file_hasher_keeps_the_state_at_the_size_at_open() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        for size in [0usize, 1, 63, 64, 100_000, 300_000] {
+            let mut h = FileHasher::new(true, size as u64);
+            for piece in data.chunks(7_777) {
+                h.update(piece);
+            }
+            assert_eq!(h.fed(), data.len() as u64);
+            assert!(!h.overran());
+            assert_eq!(h.clone().finish(true), digests_of(&data[..size]), "{size}");
+            assert_eq!(h.finish(false), digests_of(&data), "{size}");
+        }
+        let mut h = FileHasher::new(false, 10);
+        h.update(&vec![0u8; OVERRUN as usize + 11]);
+        assert!(h.overran());
+    }
+
+    #[test]
+    fn hash_reader_halts_when_told() {
+        let mut h = MultiHasher::new(false);
+        let mut buf = [0u8; 4096];
+        let mut reads = 0;
+        let r = hash_reader(&mut io::repeat(1), &mut buf, &mut h, 0, |total| {
+            reads += 1;
+            (total >= 40_960).then_some(Halt::Stopped)
+        });
+        assert!(matches!(r, Err(ReadEnd::Halted(Halt::Stopped))));
+        assert_eq!(reads, 10);
     }
 
     /// Random inputs of many lengths (0 to 3 MiB, around every block and buffer
@@ -359,7 +491,7 @@ mod tests {
         for bufsize in [1usize, 63, 64, 65, 4097, 1 << 20] {
             let mut buf = vec![0u8; bufsize];
             let mut h = MultiHasher::new(true);
-            let n = hash_reader(&mut &data[..], &mut buf, &mut h, 0, |_| {}).unwrap();
+            let n = hash_reader(&mut &data[..], &mut buf, &mut h, 0, |_| None).unwrap();
             assert_eq!(n, 1_000_000);
             let d = h.finish();
             assert_eq!(to_hex(&d.md5), "7707d6ae4e027c70eea2a935c2296f21");
@@ -398,9 +530,12 @@ mod tests {
             &mut buf,
             &mut MultiHasher::new(false),
             0,
-            |_| {},
+            |_| None,
         )
         .unwrap_err();
+        let ReadEnd::Failed(err) = err else {
+            panic!("expected a read failure, got {err:?}")
+        };
         assert_eq!(err.offset, 250);
         assert_eq!(err.error.raw_os_error(), Some(libc::EIO));
     }

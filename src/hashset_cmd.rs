@@ -22,17 +22,20 @@ pub fn run(cmd: HashsetCommand) -> ExitStatus {
 
 fn print_counts(info: &SetInfo) {
     let c = &info.counts;
-    println!(
+    outln!(
         "  entries          {} (md5 {}, sha1 {}, sha256 {})",
-        c.entries, c.md5, c.sha1, c.sha256
+        c.entries,
+        c.md5,
+        c.sha1,
+        c.sha256
     );
-    println!("  records read     {}", c.records);
-    println!("  duplicates       {} merged", c.duplicates);
-    println!(
+    outln!("  records read     {}", c.records);
+    outln!("  duplicates       {} merged", c.duplicates);
+    outln!(
         "  empty-file       {} digests dropped",
         c.empty_file_digests_dropped
     );
-    println!("  bad records      {}", c.bad_records);
+    outln!("  bad records      {}", c.bad_records);
 }
 
 fn import(f: ImportFlags) -> ExitStatus {
@@ -54,14 +57,14 @@ fn import(f: ImportFlags) -> ExitStatus {
         Err(e) => return fail(e),
     };
     let info = &imported.info;
-    println!(
+    outln!(
         "imported set {} ({}) into {}",
         for_terminal(&info.name),
         info.role.as_str(),
         for_terminal(&f.output.display().to_string())
     );
     for s in &info.sources {
-        println!(
+        outln!(
             "  source           {}: {}, {} records, {} bad, sha256 {}",
             for_terminal(&s.path.display().to_string()),
             s.format,
@@ -77,18 +80,18 @@ fn import(f: ImportFlags) -> ExitStatus {
         } else {
             String::new()
         };
-        println!("  skipped          {at}{}", for_terminal(&p.message));
+        outln!("  skipped          {at}{}", for_terminal(&p.message));
     }
     if info.counts.bad_records > imported.problems.len() as u64 {
-        println!(
+        outln!(
             "  ... and {} more skipped",
             info.counts.bad_records - imported.problems.len() as u64
         );
     }
-    println!("  index sha256     {}", info.sha256);
-    println!("  took             {:.1} s", start.elapsed().as_secs_f64());
+    outln!("  index sha256     {}", info.sha256);
+    outln!("  took             {:.1} s", start.elapsed().as_secs_f64());
     if role == Role::Alert && info.sources.iter().any(|s| s.format.starts_with("nsrl")) {
-        eprintln!("warning: NSRL lists known software; it was imported as an alert set. Use --role known-good to ignore its files instead.");
+        crate::say("warning: NSRL lists known software; it was imported as an alert set. Use --role known-good to ignore its files instead.");
     }
     ExitStatus::NoAlert
 }
@@ -105,12 +108,12 @@ fn info(f: InfoFlags) -> ExitStatus {
     };
     let opened = start.elapsed();
     let i = set.info();
-    println!("set              {}", for_terminal(&i.name));
-    println!("  role           {}", i.role.as_str());
-    println!("  format         {}", i.format);
-    println!("  imported       {} by {}", i.imported, i.imported_by);
+    outln!("set              {}", for_terminal(&i.name));
+    outln!("  role           {}", i.role.as_str());
+    outln!("  format         {}", i.format);
+    outln!("  imported       {} by {}", i.imported, i.imported_by);
     for s in &i.sources {
-        println!(
+        outln!(
             "  source         {} ({}, sha256 {})",
             for_terminal(&s.path.display().to_string()),
             s.format,
@@ -119,7 +122,7 @@ fn info(f: InfoFlags) -> ExitStatus {
     }
     print_counts(i);
     let l = set.layout();
-    println!(
+    outln!(
         "  index          {} bytes, primary {}, opened in {:.2} ms",
         set.len_bytes(),
         l.primary,
@@ -127,11 +130,11 @@ fn info(f: InfoFlags) -> ExitStatus {
     );
     match set.verify() {
         Ok(()) => {
-            println!("  checksum       ok ({})", i.sha256);
+            outln!("  checksum       ok ({})", i.sha256);
             ExitStatus::NoAlert
         }
         Err(m) => {
-            println!("  checksum       FAILED: {m}");
+            outln!("  checksum       FAILED: {m}");
             ExitStatus::Alert
         }
     }
@@ -186,14 +189,14 @@ fn lookup(f: LookupFlags) -> ExitStatus {
         set.find(algo, &bytes, &mut out);
         if out.is_empty() {
             all = false;
-            println!(
+            outln!(
                 "{}  not in set {}",
                 t.to_ascii_lowercase(),
                 for_terminal(&set.info().name)
             );
         }
         for e in &out {
-            println!(
+            outln!(
                 "{}  in set {} ({}): {}",
                 t.to_ascii_lowercase(),
                 for_terminal(&set.info().name),
@@ -222,7 +225,7 @@ fn export_cmd(f: ExportFlags) -> ExitStatus {
     });
     match result {
         Ok(()) => {
-            println!(
+            outln!(
                 "exported {written} {} from {} to {}",
                 if format == ExportFormat::Vics {
                     "records"

@@ -419,6 +419,12 @@ struct AlignedBlock([u8; 4096]);
 /// a FIFO that replaced it, and without updating its access time where allowed;
 /// with `direct`, bypassing the page cache (`O_DIRECT`).
 pub fn open_evidence(path: &Path, direct: bool) -> std::io::Result<File> {
+    open_evidence_noting(path, direct).map(|(f, _)| f)
+}
+
+/// [`open_evidence`], saying whether `O_NOATIME` was granted (false where the
+/// OS refused it: the file's access time may then change when it is read).
+pub fn open_evidence_noting(path: &Path, direct: bool) -> std::io::Result<(File, bool)> {
     let mut flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     if direct {
         flags |= libc::O_DIRECT;
@@ -430,8 +436,8 @@ pub fn open_evidence(path: &Path, direct: bool) -> std::io::Result<File> {
             .open(path)
     };
     match open(flags | libc::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(flags),
-        r => r,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(flags).map(|f| (f, false)),
+        r => r.map(|f| (f, true)),
     }
 }
 

@@ -5,13 +5,16 @@
 //! prints: everything a person sees is drawn by the binary through the
 //! [`progress::Progress`] trait and the returned [`pipeline::ScanOutcome`].
 
+pub mod atime;
 pub mod audit;
+pub mod caselock;
 pub mod config;
 pub mod content;
 pub mod digest;
 pub mod error;
 pub mod failpoint;
 pub mod hashset;
+pub mod identity;
 pub mod iopolicy;
 pub mod journal;
 pub mod mapped;

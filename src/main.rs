@@ -1,5 +1,14 @@
 //! The hashsweep binary: parse flags -> validate -> run -> exit status.
 
+/// `println!` that never panics: with stdout a closed pipe (`| head`), the rest
+/// of the output is dropped.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod hashset_cmd;
 mod term;
@@ -26,13 +35,23 @@ fn main() -> ExitCode {
     ExitCode::from(status.code())
 }
 
+/// Writes a line to stderr. Never panics: with the terminal gone (SIGHUP) or
+/// stderr a closed pipe, the line is lost and the scan goes on.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 pub(crate) fn fail(e: impl std::fmt::Display) -> ExitStatus {
-    eprintln!("hashsweep: error: {}", for_terminal(&e.to_string()));
+    say(&format!(
+        "hashsweep: error: {}",
+        for_terminal(&e.to_string())
+    ));
     ExitStatus::Error
 }
 
 fn scan(flags: cli::ScanFlags) -> ExitStatus {
-    let hashsets = flags
+    let sets: Result<Vec<SetArg>, _> = flags
         .hashsets
         .iter()
         .map(|s| SetArg::parse(s, None))
@@ -43,6 +62,10 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
                 .map(|s| SetArg::parse(s, Some(Role::KnownGood))),
         )
         .collect();
+    let hashsets = match sets {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let args = ScanArgs {
         evidence: flags.evidence,
         output: flags.output,
@@ -59,31 +82,31 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
         stop_after: flags.stop_after,
         sha256: flags.sha256,
         cross_filesystems: flags.cross_filesystems,
-        argv: std::env::args().collect(),
+        argv: std::env::args_os().collect(),
         resume: flags.resume,
+        read_link_targets: flags.read_link_targets,
     };
     let cfg = match ScanConfig::new(args) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    if cfg.already_complete {
+        return already_complete(&cfg.output, flags.quiet);
+    }
 
-    // First Ctrl-C: stop cleanly and write an incomplete case folder. Second: exit now.
+    // First signal: stop cleanly and write an incomplete case folder. Second:
+    // exit now. SIGHUP (the terminal closed) is treated like SIGTERM.
     let interrupt = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupt));
         let _ = signal_hook::flag::register(sig, Arc::clone(&interrupt));
     }
 
     let show = !flags.quiet && std::io::stderr().is_terminal();
-    if show {
-        if let Some(m) = hashsweep::mounts::find(&cfg.evidence).filter(|m| !m.read_only()) {
-            eprintln!(
-                "warning: the evidence ({} on {}) is mounted read-write; hashsweep writes nothing there, but mount evidence read-only",
-                for_terminal(&m.source),
-                for_terminal(&m.mount_point.display().to_string())
-            );
-        }
-    }
     let term = show.then(term::TermProgress::new);
     let progress: &dyn Progress = match &term {
         Some(t) => t,
@@ -98,7 +121,7 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
         Ok(outcome) => {
             if show {
                 for line in term::summary_lines(&outcome, &cfg.output) {
-                    eprintln!("{line}");
+                    say(&line);
                 }
             }
             outcome.status
@@ -107,20 +130,66 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
             if cfg.output.join(hashsweep::report::AUDIT).exists() =>
         {
             fail(e);
-            eprintln!("hashsweep: the journal keeps the work done: free space (or fix the folder) and run the same command with --resume");
+            say("hashsweep: the journal keeps the work done: free space (or fix the folder) and run the same command with --resume");
             ExitStatus::Error
         }
         Err(e) => fail(e),
     }
 }
 
-fn verify(flags: cli::VerifyFlags) -> ExitStatus {
-    if !flags.case_dir.is_dir() {
-        return fail(format!("{} is not a case folder", flags.case_dir.display()));
+/// `scan --resume` of a case folder that is already complete: verifies it and
+/// exits with the status the scan recorded, so a retrying script can resume
+/// blindly.
+fn already_complete(dir: &std::path::Path, quiet: bool) -> ExitStatus {
+    let shown = for_terminal(&hashsweep::pathfmt::path_text(dir));
+    let v = hashsweep::verify::verify(dir);
+    if !v.ok() {
+        for c in v.checks.iter().filter(|c| !c.ok) {
+            say(&format!(
+                "FAILED  {:<9} {}",
+                c.name,
+                for_terminal(&c.detail)
+            ));
+        }
+        return fail(format!(
+            "--resume: the scan in {shown} is complete, but the case folder does not verify"
+        ));
     }
-    let v = hashsweep::verify::verify(&flags.case_dir);
+    let status = v.exit_status.unwrap_or(ExitStatus::Error.code());
+    if !quiet {
+        say(&format!(
+            "hashsweep: the scan in {shown} is already complete (verified); its exit status was {status}"
+        ));
+    }
+    match status {
+        0 => ExitStatus::NoAlert,
+        1 => ExitStatus::Alert,
+        3 => ExitStatus::Unreadable,
+        _ => ExitStatus::Error,
+    }
+}
+
+fn verify(flags: cli::VerifyFlags) -> ExitStatus {
+    let dir = &flags.case_dir;
+    let shown = for_terminal(&hashsweep::pathfmt::path_text(dir));
+    if !dir.is_dir() {
+        return fail(format!("{shown} is not a case folder (not a folder)"));
+    }
+    if !hashsweep::verify::looks_like_case(dir) {
+        return fail(format!(
+            "{shown} is not a case folder (it holds no {} or {})",
+            hashsweep::report::MANIFEST,
+            hashsweep::report::AUDIT
+        ));
+    }
+    // A scan writing the folder holds it; its files are not final yet.
+    let _lock = match hashsweep::caselock::lock_for_reading(dir) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let v = hashsweep::verify::verify(dir);
     for c in &v.checks {
-        println!(
+        outln!(
             "{:<7} {:<9} {}",
             if c.ok { "ok" } else { "FAILED" },
             c.name,
@@ -129,19 +198,13 @@ fn verify(flags: cli::VerifyFlags) -> ExitStatus {
     }
     match v.status.as_deref() {
         Some("complete") | None => {}
-        Some(other) => println!("note    the scan is {other}: the case folder is consistent but incomplete (finish it with scan --resume)"),
+        Some(other) => outln!("note    the scan is {other}: the case folder is consistent but incomplete (finish it with scan --resume)"),
     }
     if v.ok() {
-        println!(
-            "verified: {}",
-            for_terminal(&flags.case_dir.display().to_string())
-        );
+        outln!("verified: {shown}");
         ExitStatus::NoAlert
     } else {
-        println!(
-            "NOT verified: {}",
-            for_terminal(&flags.case_dir.display().to_string())
-        );
+        outln!("NOT verified: {shown}");
         ExitStatus::Alert
     }
 }

@@ -21,7 +21,9 @@ use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
+#[cfg(test)]
 use crate::digest::MultiHasher;
+use crate::digest::Update;
 
 /// Files are mapped this much at a time, so pages behind the read can be
 /// dropped (a mapped page cannot be) and a fault costs at most one window.
@@ -42,6 +44,8 @@ pub enum Mapped {
     /// The file could not be mapped (no guard slot free, or `mmap` refused);
     /// nothing was hashed.
     Unavailable,
+    /// `progress` asked to stop at this offset.
+    Stopped(u64),
 }
 
 /// One guarded address range; `start == end == 0` when free.
@@ -200,15 +204,16 @@ impl Drop for Guard {
 }
 
 /// Hashes bytes `from..to` of `file` through memory maps, a window at a time,
-/// calling `progress` with the offset reached after each window. `from` must be
-/// a multiple of the page size. A file that grows is not followed past `to`; a
-/// file that shrinks below it faults, and the result says where.
+/// calling `progress` with the offset reached after each window; it returns
+/// false to stop there. `from` must be a multiple of the page size. A file that
+/// grows is not followed past `to`; a file that shrinks below it faults, and the
+/// result says where.
 pub fn hash_mapped(
     file: &File,
     from: u64,
     to: u64,
-    hasher: &mut MultiHasher,
-    mut progress: impl FnMut(u64),
+    hasher: &mut impl Update,
+    mut progress: impl FnMut(u64) -> bool,
 ) -> Mapped {
     if !install() || from % PAGE.load(Ordering::Relaxed) as u64 != 0 {
         return Mapped::Unavailable;
@@ -242,7 +247,9 @@ pub fn hash_mapped(
         drop(guard);
         drop(map);
         at += len as u64;
-        progress(at);
+        if !progress(at) && at < to {
+            return Mapped::Stopped(at);
+        }
     }
     Mapped::Done
 }
@@ -271,14 +278,17 @@ mod tests {
         let mut head = MultiHasher::new(true);
         head.update(&data[..65536]);
         let mut seen = Vec::new();
-        let r = hash_mapped(&file, 65536, len as u64, &mut head, |o| seen.push(o));
+        let r = hash_mapped(&file, 65536, len as u64, &mut head, |o| {
+            seen.push(o);
+            true
+        });
         assert!(matches!(r, Mapped::Done), "{r:?}");
         let mut whole = MultiHasher::new(true);
         whole.update(&data);
         assert_eq!(head.finish(), whole.finish());
         assert_eq!(seen, vec![65536 + WINDOW, len as u64]);
         assert!(matches!(
-            hash_mapped(&file, 100, 200, &mut MultiHasher::new(false), |_| {}),
+            hash_mapped(&file, 100, 200, &mut MultiHasher::new(false), |_| true),
             Mapped::Unavailable
         ));
     }
@@ -301,6 +311,7 @@ mod tests {
                     .set_len(cut)
                     .unwrap();
             }
+            true
         });
         match r {
             // The page holding the new end is still readable (zeros past the
@@ -310,7 +321,7 @@ mod tests {
         }
         assert!(FAULTS.load(Ordering::Relaxed) > before);
         // The guard was released and the process is intact: map again.
-        let r = hash_mapped(&file, 0, WINDOW, &mut MultiHasher::new(false), |_| {});
+        let r = hash_mapped(&file, 0, WINDOW, &mut MultiHasher::new(false), |_| true);
         assert!(matches!(r, Mapped::Done), "{r:?}");
     }
 }

@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MountFacts {
     /// Where it is mounted.
+    #[serde(serialize_with = "crate::pathfmt::serialize_path")]
     pub mount_point: PathBuf,
+    /// The folder of the filesystem mounted there (`/` unless a bind mount of a
+    /// folder inside it).
+    #[serde(serialize_with = "crate::pathfmt::serialize_path")]
+    pub root: PathBuf,
+    /// The device number of the filesystem, `major:minor`.
+    pub device: String,
     /// Filesystem type, e.g. `ext4`.
     pub fs_type: String,
     /// Mount source, e.g. `/dev/loop0`.
@@ -21,6 +28,20 @@ impl MountFacts {
     /// Whether the mount is read-only.
     pub fn read_only(&self) -> bool {
         self.options.split(',').any(|o| o == "ro")
+    }
+
+    /// Whether reading through this mount can update access times: it is
+    /// writable and not mounted `noatime`. (`relatime`, the usual default,
+    /// still updates an access time older than the last change or a day old.)
+    pub fn records_access_times(&self) -> bool {
+        !self.read_only() && !self.options.split(',').any(|o| o == "noatime")
+    }
+
+    /// Where `path` (under this mount point) is inside its filesystem: the
+    /// mount's root folder joined with the rest of the path.
+    pub fn path_in_filesystem(&self, path: &Path) -> PathBuf {
+        let rest = path.strip_prefix(&self.mount_point).unwrap_or(path);
+        self.root.join(rest)
     }
 }
 
@@ -65,6 +86,8 @@ pub fn find_in(mountinfo: &str, path: &Path) -> Option<MountFacts> {
         if longer {
             best = Some(MountFacts {
                 mount_point,
+                root: PathBuf::from(unescape(l[3])),
+                device: l[2].to_string(),
                 fs_type: r[0].to_string(),
                 source: unescape(r[1]),
                 options: l[5].to_string(),
@@ -99,9 +122,15 @@ mod tests {
             ("ext4", "/dev/loop0")
         );
         assert!(m.read_only());
+        assert!(!m.records_access_times());
+        assert_eq!(
+            (m.device.as_str(), m.root.as_path()),
+            ("7:0", Path::new("/"))
+        );
         let m = find_in(INFO, Path::new("/tmp/other")).unwrap();
         assert_eq!(m.fs_type, "tmpfs");
         assert!(!m.read_only());
+        assert!(m.records_access_times());
         assert_eq!(
             find_in(INFO, Path::new("/home")).unwrap().source,
             "/dev/vda"

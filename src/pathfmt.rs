@@ -23,6 +23,21 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// A path as text, escaped as in the report (reversibly; see [`escape`]).
+pub fn path_text(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    escape(path.as_os_str().as_bytes())
+}
+
+/// Serialises a path as its escaped text ([`path_text`]): a name that is not
+/// UTF-8 must never make a report or the audit log fail to be written.
+pub fn serialize_path<S: serde::Serializer>(
+    path: &std::path::Path,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path_text(path))
+}
+
 /// Reverses [`escape`]. Returns `None` for text that [`escape`] cannot produce.
 pub fn unescape(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();

@@ -17,17 +17,17 @@
 //! same order, so the same evidence always gives the same bytes whatever the
 //! thread timing, and whether or not the scan was interrupted and resumed.
 
+use crate::atime::AccessTimes;
 use crate::audit::{self, Audit, Header};
 use crate::config::ScanConfig;
 use crate::content::{self, ContentType};
-use crate::digest::{self, MultiHasher, ReadFailure};
+use crate::digest::{self, FileHasher, Halt, ReadEnd, ReadFailure, Update};
 use crate::error::{Error, ExitStatus, Result};
 use crate::failpoint;
 use crate::iopolicy::{self, CacheHints, Medium};
 use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
 use crate::mapped::{self, Mapped};
 use crate::matcher::{Matcher, Scratch};
-use crate::progress::NoProgress;
 use crate::progress::Progress;
 use crate::record::{Kind, Record, Times, Verdict};
 use crate::report::csv::{cells, col};
@@ -72,11 +72,118 @@ struct Case {
 
 /// Runs the scan described by `cfg`, writing the case folder. `interrupt` stops it
 /// early; the case folder is then written and marked incomplete, and the journal
-/// kept for `--resume`.
+/// kept for `--resume`. Index files of the hash sets are checked against their
+/// checksums meanwhile, on a thread of their own; a mismatch is a fatal error
+/// before any report is written.
 pub fn scan(
     cfg: &ScanConfig,
     progress: &dyn Progress,
     interrupt: &AtomicBool,
+) -> Result<ScanOutcome> {
+    let watch = Watch::new(progress);
+    std::thread::scope(|s| {
+        let checker = s.spawn(|| check_sets(cfg));
+        run(cfg, &watch, interrupt, || {
+            checker.join().expect("hash-set check panicked")
+        })
+    })
+}
+
+/// The outcome of checking one set's stored content.
+struct SetCheck {
+    name: String,
+    path: std::path::PathBuf,
+    /// `None` when there is nothing stored to check (built from its source).
+    result: Option<std::result::Result<(), String>>,
+    bytes: u64,
+    seconds: f64,
+}
+
+/// Recomputes each index's checksum (the whole index is read).
+fn check_sets(cfg: &ScanConfig) -> Vec<SetCheck> {
+    cfg.matcher
+        .sets()
+        .iter()
+        .map(|s| {
+            let t = Instant::now();
+            let result = s.verify_content();
+            SetCheck {
+                name: s.info().name.clone(),
+                path: s.info().path.clone(),
+                bytes: if result.is_some() { s.stored_len() } else { 0 },
+                result,
+                seconds: t.elapsed().as_secs_f64(),
+            }
+        })
+        .collect()
+}
+
+/// Passes progress on, keeping every warning for the audit log and summary.
+struct Watch<'a> {
+    inner: &'a dyn Progress,
+    warnings: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl<'a> Watch<'a> {
+    fn new(inner: &'a dyn Progress) -> Watch<'a> {
+        Watch {
+            inner,
+            warnings: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The warnings given, in order, each with the time it was first given.
+    fn taken(&self) -> Vec<(String, String)> {
+        self.warnings.lock().expect("warnings").clone()
+    }
+}
+
+impl Progress for Watch<'_> {
+    fn walking(&self, files: u64, bytes: u64) {
+        self.inner.walking(files, bytes)
+    }
+    fn decision(&self, line: &str) {
+        self.inner.decision(line)
+    }
+    fn warning(&self, line: &str) {
+        let mut w = self.warnings.lock().expect("warnings");
+        if w.iter().all(|(_, l)| l != line) {
+            w.push((audit::now(), line.to_string()));
+            self.inner.warning(line);
+        }
+    }
+    fn hashing(&self, files: u64, bytes: u64) {
+        self.inner.hashing(files, bytes)
+    }
+    fn found_more(&self, files: u64, bytes: u64) {
+        self.inner.found_more(files, bytes)
+    }
+    fn file_done(&self, bytes: u64) {
+        self.inner.file_done(bytes)
+    }
+    fn hit(&self, record: &Record) {
+        self.inner.hit(record)
+    }
+    fn finishing(&self) {
+        self.inner.finishing()
+    }
+}
+
+/// Passes on only warnings: for the walk of the rest of the tree, which runs
+/// while files are read and must not redraw the walk's counts.
+struct WarningsOnly<'a>(&'a Watch<'a>);
+
+impl Progress for WarningsOnly<'_> {
+    fn warning(&self, line: &str) {
+        self.0.warning(line)
+    }
+}
+
+fn run(
+    cfg: &ScanConfig,
+    progress: &Watch,
+    interrupt: &AtomicBool,
+    finish_checks: impl FnOnce() -> Vec<SetCheck>,
 ) -> Result<ScanOutcome> {
     let started_at = Instant::now();
     let dir = &cfg.output;
@@ -87,11 +194,19 @@ pub fn scan(
         .map(|s| s.info().name.clone())
         .collect();
     let mut lines = LineWriter::default();
-    let mut case = if cfg.resume {
-        reopen_case(cfg, &set_names, &mut lines)?
+    let (mut case, recovered) = if cfg.resume {
+        reopen_case(cfg, &set_names)?
     } else {
-        create_case(cfg, &set_names)?
+        (create_case(cfg, &set_names)?, Vec::new())
     };
+    if let Some(m) = crate::mounts::find(&cfg.evidence).filter(|m| !m.read_only()) {
+        progress.warning(&format!(
+            "the evidence ({} on {}) is mounted read-write; hashsweep writes nothing there, but mount evidence read-only",
+            m.source,
+            crate::pathfmt::path_text(&m.mount_point)
+        ));
+    }
+    let atimes = AccessTimes::new(cfg.read_link_targets);
     case.audit.event(
         "decision",
         json!({
@@ -105,7 +220,6 @@ pub fn scan(
     )?;
 
     let hits_path = dir.join(HITS);
-    let mut hits = open_hits(&hits_path, &case.rows, &mut lines)?;
 
     let walk_opts = WalkOptions {
         threads: cfg.io_threads,
@@ -128,8 +242,15 @@ pub fn scan(
             skip: &[],
             counted: (0, 0),
         };
-        walk::walk_part(&cfg.evidence, &part, &walk_opts, progress, &[interrupt])
-            .map_err(evidence_error)?
+        walk::walk_part(
+            &cfg.evidence,
+            &part,
+            &walk_opts,
+            &atimes,
+            progress,
+            &[interrupt],
+        )
+        .map_err(evidence_error)?
     };
     let first_seconds = started_at.elapsed().as_secs_f64();
     let first_refs: Vec<&Found> = found_first.iter().collect();
@@ -145,7 +266,8 @@ pub fn scan(
             cfg.io_threads,
         )
     };
-    let stream = early.as_ref().is_some_and(|p| p.medium == Medium::Ssd);
+    // A resume checks the journal against the whole walk before reading.
+    let stream = !cfg.resume && early.as_ref().is_some_and(|p| p.medium == Medium::Ssd);
     let halt = AtomicBool::new(false);
     let found_rest: OnceLock<Vec<Found>> = OnceLock::new();
     let first_totals = totals_of(&found_first);
@@ -161,6 +283,7 @@ pub fn scan(
             &cfg.evidence,
             &rest_part,
             &walk_opts,
+            &atimes,
             progress,
             &[interrupt, &halt],
         );
@@ -197,6 +320,25 @@ pub fn scan(
     progress.decision(&policy.describe());
     let physical = policy.medium == Medium::Hdd;
 
+    if cfg.resume {
+        // The journal is checked against the evidence as walked now: only rows
+        // of entries found, whose digests give the verdict they say, stand.
+        let all: Vec<&Found> = found_first
+            .iter()
+            .chain(found_rest.get().into_iter().flatten())
+            .collect();
+        let checked = check_journal(cfg, recovered, &all, &mut lines, &set_names);
+        case.audit.event("journal-check", checked.event)?;
+        for (path, reason) in checked.rejected.iter().take(REJECTIONS_LOGGED) {
+            case.audit.event(
+                "journal-row-rejected",
+                json!({ "path": path, "reason": reason }),
+            )?;
+        }
+        case.rows = checked.rows;
+        case.tally = checked.tally;
+    }
+    let mut hits = open_hits(&hits_path, &case.rows, &mut lines)?;
     // Entries done by an earlier run are not read again.
     let done: HashSet<String> = case.rows.iter().map(|r| r.path.clone()).collect();
     let first: Vec<&Found> = found_first
@@ -328,6 +470,7 @@ pub fn scan(
         hits: AtomicU64::new(0),
         stop_after: cfg.stop_after,
         halt: &halt,
+        atimes: &atimes,
     };
     let mut first_hit = None;
     let written = std::thread::scope(|s| {
@@ -358,7 +501,7 @@ pub fn scan(
                 // Readers wait for the rest of the order: should this thread
                 // fail, they must not wait for ever.
                 let _close = CloseOnDrop(queue);
-                let (found, seconds, cut) = walk_rest(&NoProgress);
+                let (found, seconds, cut) = walk_rest(&WarningsOnly(progress));
                 let failed = found.as_ref().err().map(|e| e.to_string());
                 let _ = found_rest.set(found.unwrap_or_default());
                 let (more, done_rest, events) = publish_rest((seconds, cut));
@@ -425,6 +568,41 @@ pub fn scan(
         .map_err(|e| Error::output(case.journal.path(), e))?;
     drop(hits);
 
+    // No report is written from a set whose index does not match its checksum.
+    let checks = finish_checks();
+    for c in &checks {
+        let (result, error) = match &c.result {
+            None => ("built in memory from its source file this run", None),
+            Some(Ok(())) => ("index checksum verified", None),
+            Some(Err(e)) => ("index checksum MISMATCH", Some(e.clone())),
+        };
+        case.audit.event(
+            "hashset-check",
+            json!({
+                "name": c.name,
+                "path": crate::pathfmt::path_text(&c.path),
+                "result": result,
+                "error": error,
+                "bytes": c.bytes,
+                "seconds": c.seconds,
+            }),
+        )?;
+    }
+    if let Some(bad) = checks.iter().find(|c| matches!(c.result, Some(Err(_)))) {
+        let message = format!(
+            "set `{}`: the index checksum does not match its content (corrupt or altered); its matches cannot be trusted, so no report was written. Import the set again from its source and scan into a new case folder",
+            bad.name
+        );
+        case.audit
+            .event("fatal", json!({ "error": message.clone() }))?;
+        case.audit.sync()?;
+        return Err(Error::HashSet {
+            path: bad.path.clone(),
+            line: 0,
+            message,
+        });
+    }
+
     let Case {
         mut audit,
         journal,
@@ -438,10 +616,12 @@ pub fn scan(
     drop(found_first);
     drop(found_rest);
     let (walk_seconds, walk_cut) = walk_end;
-    // Stopped by --stop-after only if that left entries unread (or unwalked).
-    let stopped = limit_reached && (walk_cut || rows_missing(&rows, entries_found));
-    let interrupted =
-        interrupt.load(Ordering::SeqCst) || (!limit_reached && rows_missing(&rows, entries_found));
+    // Incomplete only when entries are missing (or were never walked): a signal
+    // that arrives once every row is done leaves a complete scan. Stopped by
+    // --stop-after when that left them, interrupted otherwise.
+    let incomplete = walk_cut || rows_missing(&rows, entries_found);
+    let interrupted = incomplete && (interrupt.load(Ordering::SeqCst) || !limit_reached);
+    let stopped = incomplete && !interrupted;
     // A path appears once; should a journal ever repeat one, its first row stands.
     rows.sort_by(|a, b| a.path.cmp(&b.path));
     rows.dedup_by(|b, a| a.path == b.path);
@@ -450,6 +630,21 @@ pub fn scan(
     let header = lines.header();
     write_lines(&dir.join(REPORT), &header, rows.iter(), true)?;
     write_lines(&hits_path, &header, rows.iter().filter(|r| r.hit), false)?;
+
+    audit.event(
+        "access-times",
+        json!({
+            "files_read_without_noatime": atimes.files_exposed.load(Ordering::Relaxed),
+            "directories_listed_without_noatime": atimes.dirs_exposed.load(Ordering::Relaxed),
+            "link_targets_not_read": atimes.link_targets_not_read.load(Ordering::Relaxed),
+            "link_targets_read_updating_access_time": atimes.link_targets_read_exposed.load(Ordering::Relaxed),
+            "access_times_may_have_changed": atimes.any_exposed(),
+        }),
+    )?;
+    let warnings = progress.taken();
+    for (time, text) in &warnings {
+        audit.event("warning", json!({ "warning": text, "first_given": time }))?;
+    }
 
     let v = &tally.verdicts;
     let status = if interrupted {
@@ -473,7 +668,7 @@ pub fn scan(
         },
         complete: !interrupted && !stopped,
         stop_after: cfg.stop_after,
-        evidence: cfg.evidence.display().to_string(),
+        evidence: crate::pathfmt::path_text(&cfg.evidence),
         case: cfg.case.clone(),
         exhibit: cfg.exhibit.clone(),
         examiner: cfg.examiner.clone(),
@@ -512,6 +707,7 @@ pub fn scan(
         },
         resumed: cfg.resume,
         exit_status: status.code(),
+        warnings: warnings.into_iter().map(|(_, w)| w).collect(),
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
     summary_json.push(b'\n');
@@ -567,8 +763,10 @@ fn create_case(cfg: &ScanConfig, set_names: &[String]) -> Result<Case> {
     })
 }
 
-/// Reopens the case folder of an interrupted scan: reads its journal back.
-fn reopen_case(cfg: &ScanConfig, set_names: &[String], lines: &mut LineWriter) -> Result<Case> {
+/// Reopens the case folder of an interrupted scan: reads its journal back. The
+/// rows recovered are checked against the evidence by [`check_journal`] once
+/// it is walked.
+fn reopen_case(cfg: &ScanConfig, set_names: &[String]) -> Result<(Case, Vec<Vec<String>>)> {
     let dir = &cfg.output;
     let jpath = dir.join(JOURNAL);
     let recovered = journal::recover(&jpath).map_err(|e| Error::io(&jpath, e))?;
@@ -581,29 +779,135 @@ fn reopen_case(cfg: &ScanConfig, set_names: &[String], lines: &mut LineWriter) -
             "journal_bytes_dropped": recovered.dropped_bytes,
         }),
     )?;
-    let mut tally = Tally::new(set_names);
-    let rows = recovered
-        .rows
-        .iter()
-        .map(|c| {
-            tally.add(c, set_names);
-            Row {
-                path: c[col::PATH].clone(),
-                hit: Verdict::parse(&c[col::VERDICT]).is_some_and(Verdict::is_hit),
-                line: lines.line(c),
-            }
-        })
-        .collect();
     let journal =
         Journal::open(&jpath, recovered.intact_bytes).map_err(|e| Error::output(&jpath, e))?;
     let started = audit::header_started(&dir.join(AUDIT)).unwrap_or_else(audit::now);
-    Ok(Case {
+    let case = Case {
         audit,
         journal,
+        rows: Vec::new(),
+        tally: Tally::new(set_names),
+        started,
+    };
+    Ok((case, recovered.rows))
+}
+
+/// Journal rows rejected that get an audit event each; the rest are counted.
+const REJECTIONS_LOGGED: usize = 100;
+
+/// What [`check_journal`] kept.
+struct JournalCheck {
+    rows: Vec<Row>,
+    tally: Tally,
+    /// Rows not kept, with why, in journal order.
+    rejected: Vec<(String, String)>,
+    event: serde_json::Value,
+}
+
+/// Checks journal rows against the evidence as walked now and against the sets:
+/// a row stands only if its path is an entry found now, of the same kind, size
+/// and modification time, and its digests give the verdict, sets, category
+/// and note it says (recomputed here). Rows of entries that are not regular
+/// files are made again (it costs no read), as are `unreadable` rows (the file
+/// is tried again). Every other row is rejected and its entry read again, so
+/// an edited or foreign journal cannot put a row into the report.
+fn check_journal(
+    cfg: &ScanConfig,
+    recovered: Vec<Vec<String>>,
+    found: &[&Found],
+    lines: &mut LineWriter,
+    set_names: &[String],
+) -> JournalCheck {
+    use crate::report::csv::safe_cell;
+    let by_path: HashMap<&str, &Found> = found.iter().map(|f| (f.rel.as_str(), *f)).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut scratch = Scratch::default();
+    let mut tally = Tally::new(set_names);
+    let (mut rows, mut rejected) = (Vec::new(), Vec::new());
+    let (mut redone, recovered_rows) = (0u64, recovered.len());
+    let time = |t: Option<crate::record::FileTime>| t.map(|t| t.rfc3339()).unwrap_or_default();
+    for c in recovered {
+        let path = c[col::PATH].clone();
+        let mut judged = || -> std::result::Result<bool, String> {
+            if !seen.insert(path.clone()) {
+                return Err("a second row for this path".into());
+            }
+            let f = by_path
+                .get(path.as_str())
+                .ok_or("no such entry in the evidence now")?;
+            if f.status != Status::Hash {
+                return Ok(false);
+            }
+            let verdict = Verdict::parse(&c[col::VERDICT]).ok_or("unknown verdict")?;
+            if verdict == Verdict::Unreadable {
+                return Ok(false);
+            }
+            if c[col::KIND] != f.kind.as_str() {
+                return Err(format!(
+                    "kind {} but the entry is a {}",
+                    c[col::KIND],
+                    f.kind.as_str()
+                ));
+            }
+            if c[col::SIZE] != f.size.to_string() || c[col::MODIFIED] != time(f.times.modified) {
+                return Err("size or modification time differ from the entry's now".into());
+            }
+            let hex = |i: usize, len: usize| {
+                crate::digest::from_hex(c[i].as_bytes()).filter(|b| b.len() == len)
+            };
+            let (Some(md5), Some(sha1)) = (hex(col::MD5, 16), hex(col::SHA1, 20)) else {
+                return Err("no valid MD5 and SHA-1".into());
+            };
+            let sha256 = hex(col::SHA256, 32);
+            if sha256.is_some() != cfg.sha256 {
+                return Err("SHA-256 present or absent against the scan's setting".into());
+            }
+            let digests = crate::digest::Digests {
+                md5: md5.try_into().expect("16 bytes"),
+                sha1: sha1.try_into().expect("20 bytes"),
+                sha256: sha256.map(|d| d.try_into().expect("32 bytes")),
+            };
+            let j = cfg.matcher.judge(&digests, f.size, &mut scratch);
+            let agrees = verdict == j.verdict
+                && c[col::HASHSETS] == safe_cell(&j.hashsets)
+                && c[col::CATEGORY] == safe_cell(&j.category)
+                && c[col::NOTE].starts_with(&*safe_cell(&j.note));
+            if !agrees {
+                return Err(format!(
+                    "its digests give verdict {} (sets `{}`), not {} (sets `{}`)",
+                    j.verdict.as_str(),
+                    j.hashsets,
+                    verdict.as_str(),
+                    c[col::HASHSETS]
+                ));
+            }
+            Ok(true)
+        };
+        match judged() {
+            Ok(true) => {
+                tally.add(&c, set_names);
+                rows.push(Row {
+                    hit: Verdict::parse(&c[col::VERDICT]).is_some_and(Verdict::is_hit),
+                    line: lines.line(&c),
+                    path,
+                });
+            }
+            Ok(false) => redone += 1,
+            Err(reason) => rejected.push((path, reason)),
+        }
+    }
+    let event = json!({
+        "journal_rows": recovered_rows,
+        "kept": rows.len(),
+        "made_again": redone,
+        "rejected": rejected.len(),
+    });
+    JournalCheck {
         rows,
         tally,
-        started,
-    })
+        rejected,
+        event,
+    }
 }
 
 /// Starts `hits.csv` with its header and the hits an earlier run already found.
@@ -647,12 +951,12 @@ fn head_outcome(
     n: usize,
     head: usize,
     err: Option<std::io::Error>,
-) -> Option<std::result::Result<u64, ReadFailure>> {
+) -> Option<std::result::Result<u64, ReadEnd>> {
     match err {
-        Some(error) => Some(Err(ReadFailure {
+        Some(error) => Some(Err(ReadEnd::Failed(ReadFailure {
             offset: n as u64,
             error,
-        })),
+        }))),
         None if n < head => Some(Ok(n as u64)),
         None => None,
     }
@@ -866,6 +1170,8 @@ struct Worker<'a, 't> {
     stop_after: Option<u64>,
     /// Set to stop the queue once `stop_after` hits are found.
     halt: &'a AtomicBool,
+    /// Access times that reading may change.
+    atimes: &'a AccessTimes,
 }
 
 /// Files at least this large are hashed through memory maps by the parallel
@@ -915,10 +1221,10 @@ enum Feed {
     },
     /// The next bytes of the file (the first `len` bytes of the buffer).
     Data(Vec<u8>, usize),
-    /// The file is read: its length, the error that stopped it, and its metadata
-    /// after the read.
+    /// The file is read: its length, or why reading ended early, and its
+    /// metadata after the read.
     End {
-        read: Result<u64, ReadFailure>,
+        read: Result<u64, ReadEnd>,
         after: Option<std::fs::Metadata>,
     },
 }
@@ -929,6 +1235,8 @@ enum Step {
     Done(Box<Record>),
     /// Put back: a large file whose content is not a likely hit.
     Defer,
+    /// The scan is stopping: the file gets no row (a resume reads it).
+    Cut,
 }
 
 impl Worker<'_, '_> {
@@ -983,6 +1291,7 @@ impl Worker<'_, '_> {
             let entry = self.todo.get(t.index);
             match self.read_and_hash(entry, t.deferred, &mut buf, &mut scratch) {
                 Step::Defer => self.queue.defer(t),
+                Step::Cut => self.queue.done(t),
                 Step::Done(record) => {
                     self.queue.done(t);
                     let bytes = if entry.status == Status::Hash {
@@ -1023,16 +1332,31 @@ impl Worker<'_, '_> {
         // Only now: the probe of the cache reads ahead, so a file put back would
         // look cached when opened again.
         let mut hints = CacheHints::start(&file, before.len());
-        let mut hasher = MultiHasher::new(self.sha256);
+        let mut hasher = FileHasher::new(self.sha256, before.len());
         hasher.update(&buf[..n]);
         let read = head_outcome(n, head, err).unwrap_or_else(|| {
             self.read_rest(&file, before.len(), buf, &mut hasher, n as u64, &mut hints)
         });
+        if matches!(read, Err(ReadEnd::Halted(Halt::Stopped))) {
+            return Step::Cut;
+        }
         let total = *read.as_ref().unwrap_or(&(n as u64));
         hints.advance(&file, total, true);
         let after = file.metadata().ok();
         self.conclude(&mut r, hasher, read, &before, after, notes, scratch);
         Step::Done(Box::new(r))
+    }
+
+    /// Whether the reading of a file that has reached `total` bytes, of `size`
+    /// at open, must halt: the scan is stopping, or the file does not end.
+    fn halt_at(&self, total: u64, size: u64) -> Option<Halt> {
+        if self.queue.stopped() {
+            Some(Halt::Stopped)
+        } else if total > size.saturating_add(digest::OVERRUN) {
+            Some(Halt::Overran)
+        } else {
+            None
+        }
     }
 
     /// Hashes `file` from `start` (where the head read left it) to its end. Large
@@ -1046,10 +1370,10 @@ impl Worker<'_, '_> {
         file: &File,
         size: u64,
         buf: &mut [u8],
-        hasher: &mut MultiHasher,
+        hasher: &mut FileHasher,
         start: u64,
         hints: &mut CacheHints,
-    ) -> std::result::Result<u64, ReadFailure> {
+    ) -> std::result::Result<u64, ReadEnd> {
         let last = std::cell::Cell::new(start);
         let account = |now: u64, hints: &mut CacheHints| {
             self.bytes_read
@@ -1059,13 +1383,17 @@ impl Worker<'_, '_> {
         };
         let mut from = start;
         if size >= MAP_ABOVE {
-            let mapped = mapped::hash_mapped(file, start, size, hasher, |at| account(at, hints));
+            let mapped = mapped::hash_mapped(file, start, size, hasher, |at| {
+                account(at, hints);
+                !self.queue.stopped()
+            });
             let shrank = || file.metadata().map_or(true, |m| m.len() < size);
             match mapped {
                 Mapped::Unavailable => {}
+                Mapped::Stopped(_) => return Err(ReadEnd::Halted(Halt::Stopped)),
                 Mapped::Done if !shrank() => from = size,
                 Mapped::Done | Mapped::Fault(_) => {
-                    *hasher = MultiHasher::new(self.sha256);
+                    *hasher = FileHasher::new(self.sha256, size);
                     last.set(0);
                     from = 0;
                 }
@@ -1073,15 +1401,18 @@ impl Worker<'_, '_> {
         }
         if from != start {
             if let Err(error) = (&mut &*file).seek(SeekFrom::Start(from)) {
-                return Err(ReadFailure {
+                return Err(ReadEnd::Failed(ReadFailure {
                     offset: from,
                     error,
-                });
+                }));
             }
         }
         // Whatever is left: the whole file when small, or when a map failed, or
         // what a file grew by after it was mapped.
-        digest::hash_reader(&mut &*file, buf, hasher, from, |now| account(now, hints))
+        digest::hash_reader(&mut &*file, buf, hasher, from, |now| {
+            account(now, hints);
+            self.halt_at(now, size)
+        })
     }
 
     /// The sequential reader (spinning-disk policy): reads files one at a time in
@@ -1156,6 +1487,7 @@ impl Worker<'_, '_> {
                 continue;
             };
             let mut hints = CacheHints::start(&file, before.len());
+            let before_len = before.len();
             let feed = &feeds[turn % feeds.len()];
             turn += 1;
             let begin = Feed::Begin {
@@ -1168,6 +1500,7 @@ impl Worker<'_, '_> {
                 break;
             }
             let mut total = n as u64;
+            let size = before_len;
             let read = match head_outcome(n, head, err) {
                 Some(done) => done,
                 None => loop {
@@ -1185,13 +1518,17 @@ impl Worker<'_, '_> {
                     }
                     match err {
                         Some(error) => {
-                            break Err(ReadFailure {
+                            break Err(ReadEnd::Failed(ReadFailure {
                                 offset: total,
                                 error,
-                            })
+                            }))
                         }
                         None if k < HDD_CHUNK => break Ok(total),
-                        None => {}
+                        None => {
+                            if let Some(halt) = self.halt_at(total, size) {
+                                break Err(ReadEnd::Halted(halt));
+                            }
+                        }
                     }
                 },
             };
@@ -1217,7 +1554,7 @@ impl Worker<'_, '_> {
             Box<Record>,
             Box<std::fs::Metadata>,
             Vec<String>,
-            MultiHasher,
+            FileHasher,
         );
         let mut current: Option<Open> = None;
         for feed in rx {
@@ -1227,7 +1564,10 @@ impl Worker<'_, '_> {
                     record,
                     before,
                     notes,
-                } => current = Some((index, record, before, notes, MultiHasher::new(self.sha256))),
+                } => {
+                    let hasher = FileHasher::new(self.sha256, before.len());
+                    current = Some((index, record, before, notes, hasher));
+                }
                 Feed::Data(buf, n) => {
                     if let Some(c) = &mut current {
                         c.4.update(&buf[..n]);
@@ -1238,6 +1578,9 @@ impl Worker<'_, '_> {
                     let Some((index, mut r, before, notes, hasher)) = current.take() else {
                         continue;
                     };
+                    if matches!(read, Err(ReadEnd::Halted(Halt::Stopped))) {
+                        continue;
+                    }
                     self.conclude(&mut r, hasher, read, &before, after, notes, &mut scratch);
                     let bytes = r.size;
                     self.count(index, &r);
@@ -1282,8 +1625,17 @@ impl Worker<'_, '_> {
         entry: &Found,
         r: &mut Record,
     ) -> Option<(File, std::fs::Metadata, Vec<String>)> {
-        let file = match iopolicy::open_evidence(&entry.path, false) {
-            Ok(f) => f,
+        let file = match iopolicy::open_evidence_noting(&entry.path, false) {
+            Ok((f, noatime)) => {
+                if !noatime
+                    && self
+                        .atimes
+                        .opened_without_noatime(entry.dev, &entry.path, false)
+                {
+                    self.progress.warning(crate::atime::NOT_PRESERVED);
+                }
+                f
+            }
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 r.kind = Kind::Symlink;
                 r.note = "replaced by a symbolic link after the walk; not followed".into();
@@ -1330,22 +1682,33 @@ impl Worker<'_, '_> {
     fn conclude(
         &self,
         r: &mut Record,
-        hasher: MultiHasher,
-        read: std::result::Result<u64, ReadFailure>,
+        hasher: FileHasher,
+        read: std::result::Result<u64, ReadEnd>,
         before: &std::fs::Metadata,
         after: Option<std::fs::Metadata>,
         mut notes: Vec<String>,
         scratch: &mut Scratch,
     ) {
-        let size = match read {
-            Ok(n) => n,
-            Err(fail) => {
+        let (size, overran) = match read {
+            Ok(n) => (n, false),
+            Err(ReadEnd::Failed(fail)) => {
                 r.verdict = Verdict::Unreadable;
                 r.note = format!("read error at byte offset {}: {}", fail.offset, fail.error);
                 return;
             }
+            // Callers give no row to a file whose reading was stopped.
+            Err(ReadEnd::Halted(Halt::Stopped)) => return,
+            Err(ReadEnd::Halted(Halt::Overran)) => (before.len(), true),
         };
-        if let Some(after) = after {
+        if overran {
+            notes.push(format!(
+                "returned more bytes than its size at open ({} bytes) and was still going after {} bytes: a file that does not end, reading stopped; the digests are of the first {} bytes",
+                before.len(),
+                hasher.fed(),
+                before.len()
+            ));
+            r.changed = true;
+        } else if let Some(after) = after {
             // The size at open counts too: a file cut short while read can be
             // seen with its new size before its new modification time.
             let changed = after.len() != size
@@ -1362,7 +1725,7 @@ impl Worker<'_, '_> {
                 r.changed = true;
             }
         }
-        let digests = hasher.finish();
+        let digests = hasher.finish(overran);
         let j = self.matcher.judge(&digests, size, scratch);
         r.size = size;
         r.digests = Some(digests);

@@ -10,6 +10,10 @@ pub trait Progress: Sync {
     fn walking(&self, _files: u64, _bytes: u64) {}
     /// A decision the user should see before hashing starts (the I/O policy).
     fn decision(&self, _line: &str) {}
+    /// Something the user should know that does not stop the scan (the evidence
+    /// is mounted read-write, access times could not be preserved, ...). Also
+    /// recorded in the audit log and summary.
+    fn warning(&self, _line: &str) {}
     /// The walk is over; hashing of `files` entries and `bytes` bytes begins.
     fn hashing(&self, _files: u64, _bytes: u64) {}
     /// The walk of the rest of the tree, which went on while the priority folders

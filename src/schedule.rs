@@ -62,7 +62,7 @@ pub fn priority_dirs(root: &Path, cross_filesystems: bool) -> Vec<PathBuf> {
     };
     // Real directories only (never a symbolic link), on the right filesystem.
     let dirs_in = |dir: &Path| -> Vec<PathBuf> {
-        let Ok((names, _)) = walk::list_dir(dir) else {
+        let Ok((names, _, _)) = walk::list_dir(dir) else {
             return Vec::new();
         };
         names

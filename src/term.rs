@@ -56,6 +56,10 @@ impl Progress for TermProgress {
         self.bar.println(for_terminal(line));
     }
 
+    fn warning(&self, line: &str) {
+        self.bar.println(format!("warning: {}", for_terminal(line)));
+    }
+
     fn hashing(&self, files: u64, bytes: u64) {
         self.total_files.store(files, Ordering::Relaxed);
         self.bar.set_length(bytes);
@@ -154,6 +158,10 @@ pub struct DecisionLog;
 
 impl Progress for DecisionLog {
     fn decision(&self, line: &str) {
-        eprintln!("hashsweep: {}", for_terminal(line));
+        crate::say(&format!("hashsweep: {}", for_terminal(line)));
+    }
+
+    fn warning(&self, line: &str) {
+        crate::say(&format!("hashsweep: warning: {}", for_terminal(line)));
     }
 }

@@ -29,6 +29,35 @@ pub struct Verification {
     pub checks: Vec<Check>,
     /// The scan's status from summary.json (`complete`, `interrupted`), if readable.
     pub status: Option<String>,
+    /// The exit status the scan recorded in summary.json, if readable.
+    pub exit_status: Option<u8>,
+}
+
+/// Whether `dir` holds a case folder's files (its manifest or audit log) at all.
+pub fn looks_like_case(dir: &Path) -> bool {
+    dir.join(MANIFEST).exists() || dir.join(AUDIT).exists()
+}
+
+/// The files a manifest may name: the case folder's own, nothing else.
+const LISTED: [&str; 4] = [AUDIT, HITS, REPORT, SUMMARY];
+
+/// SHA-256 of a case file, opened without following a symbolic link and only
+/// when it is a regular file: a manifest must not make `verify` read a device,
+/// a FIFO or a file elsewhere.
+fn sha256_case_file(path: &Path) -> Result<String, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    crate::hashset::source::sha256_at(&file)
+        .map(|d| crate::digest::to_hex(&d))
+        .map_err(|e| e.to_string())
 }
 
 impl Verification {
@@ -87,8 +116,17 @@ fn check_manifest(dir: &Path) -> Result<String, String> {
         let (digest, name) = line
             .split_once("  ")
             .ok_or_else(|| format!("{MANIFEST} line {}: not `<sha256>  <file>`", i + 1))?;
-        let actual = crate::report::manifest::sha256_file(&dir.join(name))
-            .map_err(|e| format!("{name}: {e}"))?;
+        if !LISTED.contains(&name) {
+            return Err(format!(
+                "{MANIFEST} line {} names {:?}, which is not a file of a case folder",
+                i + 1,
+                name
+            ));
+        }
+        if listed.contains(&name) {
+            return Err(format!("{MANIFEST} names {name} twice"));
+        }
+        let actual = sha256_case_file(&dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
         if actual != digest {
             return Err(format!(
                 "{name}: SHA-256 is {actual}, the manifest says {digest}"
@@ -96,7 +134,7 @@ fn check_manifest(dir: &Path) -> Result<String, String> {
         }
         listed.push(name);
     }
-    for needed in [AUDIT, HITS, REPORT, SUMMARY] {
+    for needed in LISTED {
         if !listed.contains(&needed) {
             return Err(format!("{needed} is not listed in {MANIFEST}"));
         }
@@ -117,6 +155,7 @@ pub fn verify(dir: &Path) -> Verification {
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(v) => {
                 out.status = v["status"].as_str().map(String::from);
+                out.exit_status = v["exit_status"].as_u64().and_then(|c| u8::try_from(c).ok());
                 out.push(
                     "summary",
                     Ok(format!("{SUMMARY} parses; status {}", v["status"])),
@@ -171,6 +210,12 @@ pub fn verify(dir: &Path) -> Verification {
                 "{REPORT} has {} rows; {SUMMARY} says {}",
                 rows.len(),
                 s["totals"]["rows"]
+            ))
+        } else if s["complete"] == true && s["totals"]["entries_found"] != rows.len() {
+            Err(format!(
+                "the scan is complete, but {REPORT} has {} rows for {} entries found: a complete case has exactly one row per entry",
+                rows.len(),
+                s["totals"]["entries_found"]
             ))
         } else if s["verdicts"] != counts_json(&tally.verdicts) {
             Err(format!(
@@ -230,7 +275,11 @@ fn check_audit(dir: &Path, summary: Option<&Value>) -> Result<String, String> {
     }
     let last = events.last().expect("header present");
     if let Some(s) = summary {
-        if last["verdicts"] != s["verdicts"] || last["status"] != s["status"] {
+        if last["verdicts"] != s["verdicts"]
+            || last["status"] != s["status"]
+            || last["entries_found"] != s["totals"]["entries_found"]
+            || last["rows"] != s["totals"]["rows"]
+        {
             return Err(format!(
                 "the last event of {AUDIT} ({}) does not agree with {SUMMARY}",
                 last["event"]

@@ -12,6 +12,7 @@
 //! Each directory is a task on a rayon pool, so subtrees are listed in parallel
 //! with work stealing.
 
+use crate::atime::AccessTimes;
 use crate::pathfmt;
 use crate::progress::Progress;
 use crate::record::{Kind, Times};
@@ -67,9 +68,10 @@ pub struct Found {
     pub status: Status,
 }
 
-/// A directory listing: each name with the kind its directory entry gives, and
-/// the error that stopped the listing part-way, if any.
-pub type Listing = (Vec<(Vec<u8>, Kind)>, Option<io::Error>);
+/// A directory listing: each name with the kind its directory entry gives, the
+/// error that stopped the listing part-way, if any, and whether the directory
+/// was opened with `O_NOATIME` (false when the OS refused it).
+pub type Listing = (Vec<(Vec<u8>, Kind)>, Option<io::Error>, bool);
 
 /// Lists a directory through a descriptor opened with `O_NOATIME` where the OS
 /// permits it (the owner or a privileged user), so its access time is not updated.
@@ -77,9 +79,9 @@ pub type Listing = (Vec<(Vec<u8>, Kind)>, Option<io::Error>);
 /// when `lstat` fails) and, if listing stopped part-way, the error.
 pub fn list_dir(dir: &Path) -> io::Result<Listing> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(dir, flags | OFlags::NOATIME, Mode::empty()) {
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(dir, flags, Mode::empty())?,
-        r => r?,
+    let (fd, noatime) = match rustix::fs::open(dir, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => (rustix::fs::open(dir, flags, Mode::empty())?, false),
+        r => (r?, true),
     };
     let mut entries = Dir::new(fd)?;
     let mut names = Vec::new();
@@ -91,10 +93,10 @@ pub fn list_dir(dir: &Path) -> io::Result<Listing> {
                     names.push((name.to_vec(), kind_of_entry(e.file_type())));
                 }
             }
-            Err(e) => return Ok((names, Some(e.into()))),
+            Err(e) => return Ok((names, Some(e.into()), noatime)),
         }
     }
-    Ok((names, None))
+    Ok((names, None, noatime))
 }
 
 fn kind_of_entry(t: rustix::fs::FileType) -> Kind {
@@ -116,6 +118,7 @@ fn kind_of_entry(t: rustix::fs::FileType) -> Kind {
 pub fn walk(
     root: &Path,
     opts: &WalkOptions,
+    atimes: &AccessTimes,
     progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> io::Result<Vec<Found>> {
@@ -124,7 +127,7 @@ pub fn walk(
         skip: &[],
         counted: (0, 0),
     };
-    walk_part(root, &whole, opts, progress, &[stop])
+    walk_part(root, &whole, opts, atimes, progress, &[stop])
 }
 
 /// A part of the evidence tree to walk.
@@ -145,6 +148,7 @@ pub fn walk_part(
     root: &Path,
     part: &Part,
     opts: &WalkOptions,
+    atimes: &AccessTimes,
     progress: &dyn Progress,
     stops: &[&AtomicBool],
 ) -> io::Result<Vec<Found>> {
@@ -159,6 +163,7 @@ pub fn walk_part(
         bytes: AtomicU64::new(part.counted.1),
         progress,
         stops,
+        atimes,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
@@ -195,6 +200,7 @@ struct Shared<'a> {
     bytes: AtomicU64,
     progress: &'a dyn Progress,
     stops: &'a [&'a AtomicBool],
+    atimes: &'a AccessTimes,
 }
 
 impl<'a> Shared<'a> {
@@ -228,10 +234,16 @@ impl<'a> Shared<'a> {
             return;
         }
         let mut local = Vec::new();
-        let (names, failure) = match list_dir(&dir) {
+        let (names, failure, noatime) = match list_dir(&dir) {
             Ok(listed) => listed,
-            Err(e) => (Vec::new(), Some(e)),
+            Err(e) => (Vec::new(), Some(e), true),
         };
+        if !noatime {
+            let dev = std::fs::symlink_metadata(&dir).map_or(self.root_dev, |m| m.dev());
+            if self.atimes.opened_without_noatime(dev, &dir, true) {
+                self.progress.warning(crate::atime::NOT_PRESERVED);
+            }
+        }
         if let Some(e) = failure {
             let meta = std::fs::symlink_metadata(&dir).ok();
             let what = if names.is_empty() {
@@ -293,6 +305,11 @@ impl<'a> Shared<'a> {
                 self.bytes.fetch_add(meta.len(), Ordering::Relaxed);
                 Status::Hash
             }
+            // readlink updates the link's access time where the mount records
+            // them; no flag prevents it (see crate::atime).
+            Kind::Symlink if !self.atimes.read_link_target(meta.dev(), &path) => {
+                Status::Skip(crate::atime::LINK_NOT_READ.into())
+            }
             Kind::Symlink => match std::fs::read_link(&path) {
                 Ok(target) => Status::Skip(format!(
                     "symbolic link to {}; not followed",
@@ -325,11 +342,17 @@ mod tests {
             threads,
             cross_filesystems: false,
         };
-        walk(root, &opts, &NoProgress, &AtomicBool::new(false))
-            .unwrap()
-            .into_iter()
-            .map(|f| (f.rel, f.kind, f.status))
-            .collect()
+        walk(
+            root,
+            &opts,
+            &AccessTimes::new(true),
+            &NoProgress,
+            &AtomicBool::new(false),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.rel, f.kind, f.status))
+        .collect()
     }
 
     /// The parallel walk finds exactly what a serial one does.

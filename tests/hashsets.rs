@@ -155,7 +155,10 @@ fn every_format_imports_with_its_pitfalls() {
     assert_eq!(find(&s, MD5_B)[0].category, Some(Category::Us(0)));
     let s = open("caid.json");
     assert_eq!(find(&s, SHA1_A)[0].category, Some(Category::Uk(2)));
-    assert_eq!(open("vics13-utf16.json").info().format, "vics-1.3");
+    assert_eq!(
+        open("vics13-utf16.json").info().format,
+        "vics-1.3 (UTF-16LE)"
+    );
     assert_eq!(
         find(&open("vics13-utf16.json"), MD5_B)[0].category,
         Some(Category::Us(3))

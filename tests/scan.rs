@@ -71,15 +71,28 @@ fn hostile_tree_every_entry_reported() {
     std::os::unix::fs::symlink("loop2", ev.join("loop2")).unwrap();
 
     let case = tmp.path().join("case");
-    let s = scan(&ev, &case, &[]);
+    // This tree is on a writable mount: links' targets are read only when asked.
+    let s = scan(&ev, &case, &["--read-link-targets"]);
     assert_eq!(s.code, 0, "{}", s.stderr);
-    // Off a terminal, stderr carries only the I/O decision (a pipeline's log).
+    // Off a terminal, stderr carries only the I/O decision and warnings (a
+    // pipeline's log): here, that the evidence is mounted read-write.
     let lines: Vec<&str> = s.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{}", s.stderr);
+    assert_eq!(lines.len(), 2, "{}", s.stderr);
     assert!(
-        lines[0].starts_with("hashsweep: I/O policy "),
+        lines[0].starts_with("hashsweep: warning: the evidence (")
+            && lines[0].contains("is mounted read-write"),
         "{}",
         s.stderr
+    );
+    assert!(
+        lines[1].starts_with("hashsweep: I/O policy "),
+        "{}",
+        s.stderr
+    );
+    assert_eq!(
+        s.summary()["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "the summary records the warning"
     );
     let rows = s.rows();
 

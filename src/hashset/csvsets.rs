@@ -124,7 +124,7 @@ pub fn parse(r: impl Read, family: Family, sink: &mut Sink) -> Result<&'static s
         .delimiter(if family == Family::Icse { b';' } else { b',' })
         .flexible(true)
         .has_headers(true)
-        .from_reader(r);
+        .from_reader(super::source::LineCap::new(r));
     let header = reader
         .byte_headers()
         .map_err(|e| ParseError::new(1, format!("unreadable header: {e}")))?

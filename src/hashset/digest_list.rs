@@ -219,6 +219,21 @@ d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592",
     }
 
     #[test]
+    fn lone_cr_line_ends_give_one_record_a_line() {
+        for data in [
+            &b"900150983cd24fb0d6963f7d28e17f72  a\r900150983cd24fb0d6963f7d28e17f73  b\r900150983cd24fb0d6963f7d28e17f74  c\r"[..],
+            b"900150983cd24fb0d6963f7d28e17f72\r900150983cd24fb0d6963f7d28e17f73\r900150983cd24fb0d6963f7d28e17f74",
+            b"MD5 (a) = 900150983cd24fb0d6963f7d28e17f72\rMD5 (b) = 900150983cd24fb0d6963f7d28e17f73\rMD5 (c) = 900150983cd24fb0d6963f7d28e17f74\r",
+            b"1  900150983cd24fb0d6963f7d28e17f72  a\r2  900150983cd24fb0d6963f7d28e17f73  b\r3  900150983cd24fb0d6963f7d28e17f74  c\r",
+        ] {
+            let p = parse(data).unwrap();
+            assert_eq!(p.records.len(), 3, "{}", String::from_utf8_lossy(data));
+        }
+        let e = parse(b"900150983cd24fb0d6963f7d28e17f72\rnot a digest\r").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
     fn md5sum_text_binary_escaped_and_reversed_forms() {
         let data = b"866823fb29c0bf5d8dbc35e1cf14c2d9 *blkcalc.exe\n\
 555b3e940c86b35d6e0c9976a05b3aa5  copying, \"quoted\".txt\n\

@@ -66,11 +66,13 @@ pub fn parse(r: impl BufRead, sink: &mut Sink) -> Result<&'static str, ParseErro
     let mut columns: Option<Vec<Column>> = None;
     let mut expect_columns = false;
     while let Some((lineno, line)) = lines.next_line()? {
-        if line.starts_with(MAGIC) {
+        // Header lines may be indented (the sniffer skips leading white space too).
+        let header = line.trim_ascii_start();
+        if header.starts_with(MAGIC) {
             expect_columns = true;
             continue;
         }
-        if let Some(spec) = line.strip_prefix(b"%%%% ") {
+        if let Some(spec) = header.strip_prefix(b"%%%% ") {
             if !expect_columns {
                 return Err(ParseError::new(
                     lineno,
@@ -90,7 +92,12 @@ pub fn parse(r: impl BufRead, sink: &mut Sink) -> Result<&'static str, ParseErro
         if line.trim_ascii().is_empty() || line.starts_with(b"#") {
             continue;
         }
-        let cols = columns.as_ref().expect("the magic line comes first");
+        let Some(cols) = columns.as_ref() else {
+            return Err(ParseError::new(
+                lineno,
+                "a row before the `%%%% HASHDEEP-1.0` and column lines",
+            ));
+        };
         match row(cols, line, lineno) {
             Ok(entry) => sink.entry(entry),
             Err(e) => sink.bad(e)?,
@@ -192,5 +199,18 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = parse(b"%%%% HASHDEEP-1.0\n3,x,y\n").unwrap_err();
         assert_eq!(e.line, 2);
+        // Found by mutating sample sets: a row before the magic line panicked.
+        let e = parse(b"3,900150983cd24fb0d6963f7d28e17f72,/x\n%%%% HASHDEEP-1.0\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("before"), "{}", e.message);
+    }
+
+    #[test]
+    fn indented_header_and_lone_cr_line_ends() {
+        let data = b" %%%% HASHDEEP-1.0\r%%%% size,md5,filename\r\
+3,900150983cd24fb0d6963f7d28e17f72,/a\r4,900150983cd24fb0d6963f7d28e17f73,/b\r";
+        let p = parse(data).unwrap();
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.records[1].size, Some(4));
     }
 }

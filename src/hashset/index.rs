@@ -700,9 +700,14 @@ impl IndexSet {
     /// the size of the set; the body checksum is checked by [`IndexSet::verify`].
     pub fn open(path: &Path) -> Result<IndexSet, String> {
         let file = File::open(path).map_err(|e| e.to_string())?;
+        IndexSet::from_file(&file)
+    }
+
+    /// Opens an index from an open file (see [`IndexSet::open`]).
+    pub fn from_file(file: &File) -> Result<IndexSet, String> {
         // SAFETY: the map is read-only; the index file is not modified while open
         // (indexes are written under another name and renamed into place).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())?;
+        let map = unsafe { memmap2::Mmap::map(file) }.map_err(|e| e.to_string())?;
         IndexSet::from_bytes(Bytes::Map(map))
     }
 
@@ -874,6 +879,17 @@ impl IndexSet {
 impl HashSetLookup for IndexSet {
     fn info(&self) -> &SetInfo {
         &self.info
+    }
+
+    fn stored_len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn verify_content(&self) -> Option<Result<(), String>> {
+        match self.bytes {
+            Bytes::Map(_) => Some(self.verify()),
+            Bytes::Mem(_) => None,
+        }
     }
 
     fn prefetch(&self, algo: Algo, digest: &[u8]) {

@@ -23,8 +23,7 @@ pub mod vics;
 pub use category::Category;
 
 use crate::error::{Error, Result};
-use sha2::{Digest, Sha256};
-use source::Sink;
+use source::{SetInput, Sink};
 use std::path::{Path, PathBuf};
 
 /// A digest algorithm.
@@ -150,6 +149,7 @@ pub struct SetCounts {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SourceInfo {
     /// The file.
+    #[serde(serialize_with = "crate::pathfmt::serialize_path")]
     pub path: PathBuf,
     /// The format detected.
     pub format: String,
@@ -171,6 +171,7 @@ pub struct SetInfo {
     /// The detected source format.
     pub format: String,
     /// Where it was loaded from.
+    #[serde(serialize_with = "crate::pathfmt::serialize_path")]
     pub path: PathBuf,
     /// SHA-256 of the file given for this set (the raw file, or the index), lower-case hex.
     pub sha256: String,
@@ -209,6 +210,17 @@ pub trait HashSetLookup: Send + Sync {
     fn info(&self) -> &SetInfo;
     /// Appends to `out` every entry that carries `digest` as its `algo` digest.
     fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>);
+
+    /// Recomputes the checksum of the set's stored content, when it has one (an
+    /// index file): `None` for a set built in memory from its source this run.
+    fn verify_content(&self) -> Option<std::result::Result<(), String>> {
+        None
+    }
+
+    /// Bytes of stored content [`HashSetLookup::verify_content`] reads.
+    fn stored_len(&self) -> u64 {
+        0
+    }
 
     /// Hints that `find(algo, digest)` is coming, so the memory it reads can be
     /// fetched while other lookups proceed. Doing nothing is always correct.
@@ -305,6 +317,19 @@ pub fn read_file(
     lenient: bool,
     push: &mut dyn FnMut(SetEntry),
 ) -> Result<ReadOutcome> {
+    let input = SetInput::open(path).map_err(|e| Error::io(path, e))?;
+    read_input(input, path, lenient, None, push)
+}
+
+/// Reads a set file opened once (see [`SetInput`]); `path` names it in errors.
+/// `tmp_dir` receives the copy of a stream that needs random access.
+pub fn read_input(
+    input: SetInput,
+    path: &Path,
+    lenient: bool,
+    tmp_dir: Option<&Path>,
+    push: &mut dyn FnMut(SetEntry),
+) -> Result<ReadOutcome> {
     use std::io::{BufReader, Read};
     let as_error = |e: ParseError| Error::HashSet {
         path: path.to_path_buf(),
@@ -312,42 +337,51 @@ pub fn read_file(
         message: e.message,
     };
     let io_error = |e: std::io::Error| Error::io(path, e);
-    let mut file = std::fs::File::open(path).map_err(io_error)?;
-    let mut magic = [0u8; 16];
-    let n = file.read(&mut magic).map_err(io_error)?;
-    let magic = &magic[..n];
+    let magic = input.head().to_vec();
     let mut sink = Sink::new(lenient, push);
     let (format, sha256) = if magic.starts_with(rdsv3::MAGIC) {
+        let (file, digest) = input.into_file(tmp_dir).map_err(io_error)?;
+        // SQLite opens the file itself: through this descriptor, so it reads
+        // exactly the file (or the copy of the stream) that was hashed.
+        let f = rdsv3::parse(&source::fd_path(&file), &mut sink).map_err(as_error)?;
         drop(file);
-        let f = rdsv3::parse(path, &mut sink).map_err(as_error)?;
-        (
-            f.to_string(),
-            crate::report::manifest::sha256_file(path).map_err(io_error)?,
-        )
+        (f.to_string(), crate::digest::to_hex(&digest))
     } else if magic.starts_with(encase::MAGIC) {
-        let data = std::fs::read(path).map_err(io_error)?;
+        let mut data = Vec::new();
+        let mut reader = source::HashingReader::new(input.into_reader());
+        reader.read_to_end(&mut data).map_err(io_error)?;
+        let digest = reader.finish().map_err(io_error)?;
         let f = encase::parse(&data, &mut sink).map_err(as_error)?;
-        (f, crate::digest::to_hex(&Sha256::digest(&data)))
+        (f, crate::digest::to_hex(&digest))
     } else if magic.starts_with(b"PK\x03\x04") {
-        let f = read_zip(path, &mut sink).map_err(as_error)?;
-        (
-            f,
-            crate::report::manifest::sha256_file(path).map_err(io_error)?,
-        )
+        let (file, digest) = input.into_file(tmp_dir).map_err(io_error)?;
+        let f = read_zip(file, &mut sink).map_err(as_error)?;
+        (f, crate::digest::to_hex(&digest))
     } else {
-        let file = std::fs::File::open(path).map_err(io_error)?;
-        let mut reader = BufReader::with_capacity(1 << 18, source::HashingReader::new(file));
-        let head = std::io::BufRead::fill_buf(&mut reader).map_err(io_error)?;
-        let format = if head.starts_with(b"\xff\xfe") {
-            let mut all = Vec::new();
-            reader.read_to_end(&mut all).map_err(io_error)?;
-            let text = vics::utf16le_to_utf8(&all[2..]).map_err(as_error)?;
-            parse_text(&mut &text[..], &mut sink)
+        let mut reader =
+            BufReader::with_capacity(1 << 18, source::HashingReader::new(input.into_reader()));
+        let utf16 = if magic.starts_with(b"\xff\xfe") {
+            Some(false)
+        } else if magic.starts_with(b"\xfe\xff") {
+            Some(true)
         } else {
-            if head.starts_with(b"\xef\xbb\xbf") {
-                std::io::BufRead::consume(&mut reader, 3);
+            None
+        };
+        let format = match utf16 {
+            Some(big_endian) => {
+                let mut all = Vec::new();
+                reader.read_to_end(&mut all).map_err(io_error)?;
+                let text =
+                    source::utf16_to_utf8(&all[2..], big_endian, 2, lenient).map_err(as_error)?;
+                let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
+                parse_text(&mut &text[..], &mut sink).map(|f| format!("{f} ({name})"))
             }
-            parse_text(&mut reader, &mut sink)
+            None => {
+                if magic.starts_with(b"\xef\xbb\xbf") {
+                    std::io::BufRead::consume(&mut reader, 3);
+                }
+                parse_text(&mut reader, &mut sink)
+            }
         }
         .map_err(as_error)?;
         let digest = reader.into_inner().finish().map_err(io_error)?;
@@ -368,10 +402,9 @@ pub fn read_file(
 
 /// A ZIP holding an NSRL RDS 2.x set (NSRLFile.txt, possibly itself zipped as
 /// NSRLFile.txt.zip), or a single set file of any text format.
-fn read_zip(path: &Path, sink: &mut Sink) -> std::result::Result<String, ParseError> {
+fn read_zip(file: std::fs::File, sink: &mut Sink) -> std::result::Result<String, ParseError> {
     use std::io::Read;
     let zerr = |e: zip::result::ZipError| ParseError::new(0, format!("ZIP: {e}"));
-    let file = std::fs::File::open(path).map_err(|e| ParseError::new(0, e.to_string()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(zerr)?;
     let names: Vec<String> = zip.file_names().map(String::from).collect();
     let find = |suffix: &str| {
@@ -436,8 +469,23 @@ pub fn import(
     tmp_dir: Option<PathBuf>,
     out: &mut (impl std::io::Write + std::io::Seek),
 ) -> Result<Imported> {
+    import_inputs(paths, None, name, role, lenient, expect, tmp_dir, out)
+}
+
+/// [`import`], with the first set file already open.
+#[allow(clippy::too_many_arguments)]
+fn import_inputs(
+    paths: &[PathBuf],
+    mut first_input: Option<SetInput>,
+    name: Option<&str>,
+    role: Role,
+    lenient: bool,
+    expect: Option<FormatName>,
+    tmp_dir: Option<PathBuf>,
+    out: &mut (impl std::io::Write + std::io::Seek),
+) -> Result<Imported> {
     let first = paths.first().expect("at least one set file");
-    let mut builder = index::Builder::new(index::SORT_MEMORY, tmp_dir);
+    let mut builder = index::Builder::new(index::SORT_MEMORY, tmp_dir.clone());
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     let mut io_failure: Option<std::io::Error> = None;
@@ -451,7 +499,11 @@ pub fn import(
                 }
             }
         };
-        let outcome = read_file(path, lenient, &mut push)?;
+        let input = match first_input.take() {
+            Some(input) => input,
+            None => SetInput::open(path).map_err(|e| Error::io(path, e))?,
+        };
+        let outcome = read_input(input, path, lenient, tmp_dir.as_deref(), &mut push)?;
         if let Some(e) = io_failure.take() {
             return Err(Error::io(path, e));
         }
@@ -500,21 +552,21 @@ pub fn import(
 /// its file; an index's is its checksum. `role` is `None` to keep an index's own
 /// role (a raw file is then an alert set).
 pub fn open(path: &Path, name: Option<&str>, role: Option<Role>) -> Result<index::IndexSet> {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| Error::io(path, e))?;
-    let mut set = if index::is_index(&head[..n]) {
-        index::IndexSet::open(path).map_err(|m| Error::HashSet {
-            path: path.to_path_buf(),
-            line: 0,
-            message: m,
-        })?
+    // Opened once: a pipe or FIFO (`--hashset <(cat set)`) can be read only once.
+    let input = SetInput::open(path).map_err(|e| Error::io(path, e))?;
+    let corrupt = |m: String| Error::HashSet {
+        path: path.to_path_buf(),
+        line: 0,
+        message: m,
+    };
+    let mut set = if index::is_index(input.head()) {
+        let file = input.into_mappable(None).map_err(|e| Error::io(path, e))?;
+        index::IndexSet::from_file(&file).map_err(corrupt)?
     } else {
         let mut out = std::io::Cursor::new(Vec::new());
-        let imported = import(
+        let imported = import_inputs(
             &[path.to_path_buf()],
+            Some(input),
             name,
             role.unwrap_or(Role::Alert),
             false,
@@ -522,11 +574,7 @@ pub fn open(path: &Path, name: Option<&str>, role: Option<Role>) -> Result<index
             None,
             &mut out,
         )?;
-        let mut set = index::IndexSet::from_vec(out.into_inner()).map_err(|m| Error::HashSet {
-            path: path.to_path_buf(),
-            line: 0,
-            message: m,
-        })?;
+        let mut set = index::IndexSet::from_vec(out.into_inner()).map_err(corrupt)?;
         // A raw set is known by the digest of its file, as given.
         set.set_identity(&imported.info.sources[0].sha256);
         set
@@ -605,8 +653,12 @@ impl FormatName {
     }
 }
 
-/// Imports set files into an index file written atomically: to a temporary name
-/// beside `output`, synced, then renamed. On any error nothing is left behind.
+/// Imports set files into an index file written atomically. The index is built
+/// in an anonymous file (`O_TMPFILE`) beside `output`, which the OS removes by
+/// itself if the import fails, is interrupted or killed: only a complete index
+/// is ever linked into place (under a temporary name, then renamed over
+/// `output`). Where the filesystem has no anonymous files, a named temporary
+/// file is used and removed on failure.
 pub fn import_file(
     paths: &[PathBuf],
     name: Option<&str>,
@@ -619,22 +671,51 @@ pub fn import_file(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let build = |w: &mut std::fs::File| -> Result<Imported> {
+        let imported = import(
+            paths,
+            name,
+            role,
+            lenient,
+            expect,
+            Some(dir.to_path_buf()),
+            w,
+        )?;
+        w.sync_all().map_err(|e| Error::io(output, e))?;
+        Ok(imported)
+    };
+    let anonymous = rustix::fs::open(
+        dir,
+        rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    );
+    if let Ok(fd) = anonymous {
+        let mut w = std::fs::File::from(fd);
+        let imported = build(&mut w)?;
+        let link = tempfile::Builder::new()
+            .prefix(".hashsweep-import-")
+            .make_in(dir, |p| {
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    source::fd_path(&w),
+                    rustix::fs::CWD,
+                    p,
+                    rustix::fs::AtFlags::SYMLINK_FOLLOW,
+                )
+                .map_err(std::io::Error::from)
+            })
+            .map_err(|e| Error::io(dir, e))?;
+        link.into_temp_path()
+            .persist(output)
+            .map_err(|e| Error::io(output, e.error))?;
+        return Ok(imported);
+    }
     let tmp = tempfile::Builder::new()
         .prefix(".hashsweep-import-")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
-    let (file, tmp_path) = tmp.into_parts();
-    let mut w = file;
-    let imported = import(
-        paths,
-        name,
-        role,
-        lenient,
-        expect,
-        Some(dir.to_path_buf()),
-        &mut w,
-    )?;
-    w.sync_all().map_err(|e| Error::io(output, e))?;
+    let (mut w, tmp_path) = tmp.into_parts();
+    let imported = build(&mut w)?;
     tmp_path
         .persist(output)
         .map_err(|e| Error::io(output, e.error))?;

@@ -313,7 +313,7 @@ pub fn parse(r: impl Read, sink: &mut Sink) -> Result<String, ParseError> {
         index: 0,
         error: None,
     };
-    let mut de = serde_json::Deserializer::from_reader(r);
+    let mut de = serde_json::Deserializer::from_reader(super::source::StringCap::new(r));
     let result = Top(&mut state).deserialize(&mut de).and_then(|()| de.end());
     if let Some(e) = state.error.take() {
         return Err(e);
@@ -331,17 +331,6 @@ pub fn parse(r: impl Read, sink: &mut Sink) -> Result<String, ParseError> {
         ));
     }
     Ok(state.format)
-}
-
-/// Decodes UTF-16LE text (after its byte-order mark) to UTF-8.
-pub fn utf16le_to_utf8(data: &[u8]) -> Result<Vec<u8>, ParseError> {
-    let units: Vec<u16> = data
-        .chunks(2)
-        .map(|c| u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-        .collect();
-    String::from_utf16(&units)
-        .map(String::into_bytes)
-        .map_err(|_| ParseError::new(0, "invalid UTF-16 text"))
 }
 
 #[cfg(test)]
@@ -436,12 +425,5 @@ mod tests {
         );
         let e = run(br#"{"value":[]}"#, false).0.unwrap_err();
         assert!(e.message.contains("not a VICS file"));
-    }
-
-    #[test]
-    fn utf16_is_decoded() {
-        let text = "{\"a\":1}";
-        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert_eq!(utf16le_to_utf8(&bytes).unwrap(), text.as_bytes());
     }
 }

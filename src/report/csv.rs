@@ -37,8 +37,14 @@ pub mod col {
     pub const KIND: usize = 1;
     /// `size`.
     pub const SIZE: usize = 2;
+    /// `modified`.
+    pub const MODIFIED: usize = 3;
     /// `md5`.
     pub const MD5: usize = 7;
+    /// `sha1`.
+    pub const SHA1: usize = 8;
+    /// `sha256`.
+    pub const SHA256: usize = 9;
     /// `verdict`.
     pub const VERDICT: usize = 10;
     /// `hashsets`.

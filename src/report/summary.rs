@@ -137,6 +137,8 @@ pub struct Summary {
     pub resumed: bool,
     /// The exit status of the scan.
     pub exit_status: u8,
+    /// Every warning given during the scan (also in audit.jsonl).
+    pub warnings: Vec<String>,
 }
 
 /// Counts built from report rows, the same way for rows hashed in this run, rows
