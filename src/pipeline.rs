@@ -346,6 +346,7 @@ fn run(
         .filter(|f| !done.contains(&f.rel))
         .collect();
     let first_plan = schedule::plan(&first, physical);
+    let placed = std::sync::atomic::AtomicUsize::new(first_plan.physically_mapped);
     let todo = Todo {
         first,
         first_links: first_plan.links,
@@ -430,9 +431,15 @@ fn run(
                 "entries_to_read": todo.first.len() + mine.len(),
                 "entries_in_user_folders": first_plan.in_profiles + plan.in_profiles,
                 "physically_mapped": first_plan.physically_mapped + plan.physically_mapped,
+                "readahead": if physical && first_plan.physically_mapped + plan.physically_mapped == 0 {
+                    "off: no file could be placed by FIEMAP, so reads go one request at a time, in order"
+                } else {
+                    "on"
+                },
                 "hard_links_read_once": links(&todo.first_links) + links(&plan.links) + links(&late),
             }),
         ));
+        placed.fetch_add(plan.physically_mapped, Ordering::SeqCst);
         let order = plan.order;
         let _ = todo.rest.set(Rest {
             entries: mine,
@@ -471,6 +478,7 @@ fn run(
         stop_after: cfg.stop_after,
         halt: &halt,
         atimes: &atimes,
+        in_order: physical && placed.load(Ordering::SeqCst) == 0,
     };
     let mut first_hit = None;
     let written = std::thread::scope(|s| {
@@ -1172,6 +1180,9 @@ struct Worker<'a, 't> {
     halt: &'a AtomicBool,
     /// Access times that reading may change.
     atimes: &'a AccessTimes,
+    /// The sequential reader turns readahead off (see [`iopolicy::read_in_order`]):
+    /// the filesystem placed no file by FIEMAP.
+    in_order: bool,
 }
 
 /// Files at least this large are hashed through memory maps by the parallel
@@ -1331,7 +1342,7 @@ impl Worker<'_, '_> {
         };
         // Only now: the probe of the cache reads ahead, so a file put back would
         // look cached when opened again.
-        let mut hints = CacheHints::start(&file, before.len());
+        let mut hints = CacheHints::start(&file, before.len(), false);
         let mut hasher = FileHasher::new(self.sha256, before.len());
         hasher.update(&buf[..n]);
         let read = head_outcome(n, head, err).unwrap_or_else(|| {
@@ -1444,6 +1455,9 @@ impl Worker<'_, '_> {
                 } else {
                     None
                 };
+                if let (true, Some((file, _, _))) = (self.in_order, &opened) {
+                    iopolicy::read_in_order(file);
+                }
                 (t, r, opened)
             };
             // Refilled only once empty, so the opens come in batches.
@@ -1486,7 +1500,7 @@ impl Worker<'_, '_> {
                 self.queue.defer(t);
                 continue;
             };
-            let mut hints = CacheHints::start(&file, before.len());
+            let mut hints = CacheHints::start(&file, before.len(), self.in_order);
             let before_len = before.len();
             let feed = &feeds[turn % feeds.len()];
             turn += 1;

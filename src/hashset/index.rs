@@ -332,6 +332,11 @@ impl Builder {
         self.entries.push(key_of(&e))
     }
 
+    /// Entries kept so far, and empty-file digests dropped.
+    pub fn kept(&self) -> (u64, u64) {
+        (self.kept, self.empty_dropped)
+    }
+
     /// Sorts, merges duplicates and writes the index to `out`. `info.counts` is
     /// completed here (records and bad records must already be set).
     pub fn write(self, mut info: SetInfo, out: &mut (impl Write + Seek)) -> io::Result<SetInfo> {

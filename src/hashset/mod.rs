@@ -530,6 +530,15 @@ fn import_inputs(
             message: "holds no digests".into(),
         });
     }
+    if let (0, dropped @ 1..) = builder.kept() {
+        return Err(Error::HashSet {
+            path: first.clone(),
+            line: 0,
+            message: format!(
+                "holds only digests of the empty file ({dropped} dropped: they would match every empty file), so it can match nothing"
+            ),
+        });
+    }
     let format: Vec<&str> = sources.iter().map(|s| s.format.as_str()).collect();
     let name = name.map_or_else(|| default_name(first), String::from);
     let mut info = SetInfo::new(&name, role, &format.join("+"), first);
