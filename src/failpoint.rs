@@ -4,7 +4,9 @@
 //!
 //! - `rows=N`: after the report writer has handled N rows;
 //! - `before-report`: after hashing, before `report.csv` is written;
-//! - `writing-report`: part-way through writing `report.csv`.
+//! - `writing-report`: part-way through writing `report.csv`;
+//! - `interrupt-before-report`: SIGINT instead of SIGKILL, after hashing (every
+//!   row done), before `report.csv` is written.
 //!
 //! Unset (always, outside tests), these checks cost one comparison.
 
@@ -25,10 +27,18 @@ pub fn kill() {
     }
 }
 
-/// Kills the process if the failpoint `name` is set.
+/// Kills the process if the failpoint `name` is set; sends it SIGINT (as a
+/// Ctrl-C would) if `interrupt-<name>` is.
 pub fn hit(name: &str) {
-    if setting() == Some(name) {
-        kill();
+    match setting() {
+        Some(s) if s == name => kill(),
+        Some(s) if s.strip_prefix("interrupt-") == Some(name) => {
+            // SAFETY: sending a signal to this process.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGINT);
+            }
+        }
+        _ => {}
     }
 }
 

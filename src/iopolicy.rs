@@ -643,6 +643,28 @@ mod tests {
     }
 
     #[test]
+    fn files_nothing_can_place_go_in_inode_order() {
+        let found: Vec<Found> = [(5u64, "/a"), (2, "/b"), (9, "/c"), (1, "/d")]
+            .iter()
+            .map(|&(ino, rel)| Found {
+                path: PathBuf::from(format!("/nonexistent/hashsweep{rel}")),
+                rel: rel.into(),
+                kind: crate::record::Kind::File,
+                size: 10,
+                dev: 1,
+                ino,
+                nlink: 1,
+                times: Default::default(),
+                status: Status::Hash,
+            })
+            .collect();
+        let refs: Vec<&Found> = found.iter().collect();
+        let mut items = vec![0, 1, 2, 3];
+        assert_eq!(sort_physical(&mut items, &refs), 0);
+        assert_eq!(items, [3, 1, 0, 2], "by inode: 1, 2, 5, 9");
+    }
+
+    #[test]
     fn probe_without_files_defaults_to_parallel() {
         let (m, why) = probe(&[]);
         assert_eq!(m, Medium::Ssd);

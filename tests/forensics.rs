@@ -11,26 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use util::*;
 
-struct Mounted(PathBuf);
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn tmpfs(at: &Path, options: &str) -> Option<Mounted> {
-    if !is_root() {
-        return None;
-    }
-    std::fs::create_dir_all(at).unwrap();
-    sh(&format!(
-        "mount -t tmpfs -o {options} tmpfs '{}'",
-        at.display()
-    ));
-    Some(Mounted(at.to_path_buf()))
-}
-
 /// (path, atime, mtime, ctime) of each path. The test never lists a directory
 /// itself: listing one would update its access time on this mount.
 type Stamp = (PathBuf, (i64, i64), (i64, i64), (i64, i64));

@@ -3,36 +3,8 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use util::*;
-
-/// A mounted image, unmounted on drop.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
-/// Builds an ext4 image from `content` and mounts it read-only at `at`.
-fn mount_ext4(content: &Path, image: &Path, at: &Path) -> Option<Mount> {
-    if !is_root() || !have("mkfs.ext4") {
-        return None;
-    }
-    std::fs::create_dir_all(at).unwrap();
-    sh(&format!(
-        "mkfs.ext4 -q -F -d '{}' '{}' 16M",
-        content.display(),
-        image.display()
-    ));
-    sh(&format!(
-        "mount -o loop,ro,nodev,nosuid,noexec '{}' '{}'",
-        image.display(),
-        at.display()
-    ));
-    Some(Mount(at.to_path_buf()))
-}
 
 fn planted(content: &Path) -> String {
     let mut set = String::from("# planted alert files\n");
@@ -65,7 +37,7 @@ fn loop_mounted_ext4_image_finds_planted_files() {
     let set_text = planted(&content);
     let image = tmp.path().join("disk.img");
     let mnt = tmp.path().join("mnt");
-    let Some(_mount) = mount_ext4(&content, &image, &mnt) else {
+    let Some(_mount) = mount_ext4(&content, &image, &mnt, "ro,nodev,nosuid,noexec") else {
         return skip(
             "loop_mounted_ext4_image_finds_planted_files",
             "needs root and mkfs.ext4",
@@ -129,7 +101,12 @@ fn mount_point_inside_evidence_is_skipped_unless_asked() {
     let ev = tmp.path().join("ev");
     write(&ev, "outer.txt", b"on the evidence filesystem");
     let mnt = ev.join("media/usb");
-    let Some(_mount) = mount_ext4(&content, &tmp.path().join("usb.img"), &mnt) else {
+    let Some(_mount) = mount_ext4(
+        &content,
+        &tmp.path().join("usb.img"),
+        &mnt,
+        "ro,nodev,nosuid,noexec",
+    ) else {
         return skip(
             "mount_point_inside_evidence_is_skipped_unless_asked",
             "needs root and mkfs.ext4",

@@ -804,6 +804,11 @@ impl IndexSet {
         }
     }
 
+    /// Sets the file the set was loaded from.
+    pub fn set_path(&mut self, path: &Path) {
+        self.info.path = path.to_path_buf();
+    }
+
     /// Sets the digest the set is known by (a raw file's own SHA-256).
     pub fn set_identity(&mut self, sha256: &str) {
         self.info.sha256 = sha256.to_string();

@@ -570,7 +570,10 @@ pub fn open(path: &Path, name: Option<&str>, role: Option<Role>) -> Result<index
     };
     let mut set = if index::is_index(input.head()) {
         let file = input.into_mappable(None).map_err(|e| Error::io(path, e))?;
-        index::IndexSet::from_file(&file).map_err(corrupt)?
+        let mut set = index::IndexSet::from_file(&file).map_err(corrupt)?;
+        // Loaded from the index given; its sources are listed in its info.
+        set.set_path(path);
+        set
     } else {
         let mut out = std::io::Cursor::new(Vec::new());
         let imported = import_inputs(

@@ -153,3 +153,98 @@ pub fn sh(script: &str) -> String {
 pub fn skip(test: &str, why: &str) {
     eprintln!("skipped: {test}: {why}");
 }
+
+/// A mount made by a test, unmounted (lazily, should something hold it) on drop.
+pub struct Mounted(pub PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+/// Mounts a tmpfs at `at` with `options` (root only; `None` otherwise).
+pub fn tmpfs(at: &Path, options: &str) -> Option<Mounted> {
+    if !is_root() {
+        return None;
+    }
+    std::fs::create_dir_all(at).unwrap();
+    sh(&format!(
+        "mount -t tmpfs -o {options} tmpfs '{}'",
+        at.display()
+    ));
+    Some(Mounted(at.to_path_buf()))
+}
+
+/// Builds an ext4 image of `content` with `mkfs.ext4 -d` and loop-mounts it at
+/// `at` with `options` (e.g. `ro,nodev`). Root and e2fsprogs only; `None`
+/// otherwise.
+pub fn mount_ext4(content: &Path, image: &Path, at: &Path, options: &str) -> Option<Mounted> {
+    if !is_root() || !have("mkfs.ext4") {
+        return None;
+    }
+    std::fs::create_dir_all(at).unwrap();
+    sh(&format!(
+        "mkfs.ext4 -q -F -d '{}' '{}' 16M",
+        content.display(),
+        image.display()
+    ));
+    sh(&format!(
+        "mount -o loop,{options} '{}' '{}'",
+        image.display(),
+        at.display()
+    ));
+    Some(Mounted(at.to_path_buf()))
+}
+
+/// Waits until `done` holds, for at most `seconds`; whether it held.
+pub fn wait_until(seconds: f64, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed().as_secs_f64() < seconds {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done()
+}
+
+/// Waits for a child for at most `seconds`; kills it (and fails) after.
+pub fn wait_or_kill(child: &mut std::process::Child, seconds: f64, what: &str) -> Output {
+    let exited = wait_until(seconds, || child.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what}: still running after {seconds} s (a hang)");
+    }
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    use std::io::Read;
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_end(&mut stdout);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut stderr);
+    }
+    Output {
+        status: child.wait().unwrap(),
+        stdout,
+        stderr,
+    }
+}
+
+/// Every audit-log event named `name`.
+pub fn audit_events(dir: &Path, name: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("audit line is JSON"))
+        .filter(|e| e["event"] == name)
+        .collect()
+}
