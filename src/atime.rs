@@ -19,7 +19,10 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct AccessTimes {
     read_link_targets: bool,
-    /// Per device: whether its mount records access times.
+    /// The evidence root's device and whether its mount records access times:
+    /// nearly every entry is there, and needs no lock to know.
+    root: (u64, bool),
+    /// Per other device: whether its mount records access times.
     records: Mutex<HashMap<u64, bool>>,
     /// Files read without `O_NOATIME` on a mount that records access times.
     pub files_exposed: AtomicU64,
@@ -36,11 +39,14 @@ pub struct AccessTimes {
 pub const LINK_NOT_READ: &str = "symbolic link; target not read: the evidence is mounted read-write and records access times, and reading a link's target would update its access time (--read-link-targets reads it anyway); not followed";
 
 impl AccessTimes {
-    /// With `read_link_targets`, link targets are read even where that updates
-    /// the link's access time.
-    pub fn new(read_link_targets: bool) -> AccessTimes {
+    /// For the evidence at `root`. With `read_link_targets`, link targets are
+    /// read even where that updates the link's access time.
+    pub fn new(read_link_targets: bool, root: &Path) -> AccessTimes {
+        use std::os::unix::fs::MetadataExt;
+        let dev = std::fs::metadata(root).map_or(u64::MAX, |m| m.dev());
         AccessTimes {
             read_link_targets,
+            root: (dev, records_at(root)),
             ..AccessTimes::default()
         }
     }
@@ -48,10 +54,34 @@ impl AccessTimes {
     /// Whether reading on the filesystem `dev`, which holds `path`, can update
     /// access times. Unknown mounts are taken to record them.
     pub fn records(&self, dev: u64, path: &Path) -> bool {
+        if dev == self.root.0 {
+            return self.root.1;
+        }
         let mut known = self.records.lock().expect("access-time cache");
-        *known
-            .entry(dev)
-            .or_insert_with(|| mounts::find(path).is_none_or(|m| m.records_access_times()))
+        *known.entry(dev).or_insert_with(|| records_at(path))
+    }
+
+    /// For a filesystem below the evidence root, entered with
+    /// `--cross-filesystems` at `path`: the warning to give, the first time,
+    /// when it is mounted read-write.
+    pub fn entering(&self, dev: u64, path: &Path) -> Option<String> {
+        let first = {
+            let mut known = self.records.lock().expect("access-time cache");
+            dev != self.root.0 && !known.contains_key(&dev) && {
+                known.insert(dev, records_at(path));
+                true
+            }
+        };
+        if !first {
+            return None;
+        }
+        mounts::find(path).filter(|m| !m.read_only()).map(|m| {
+            format!(
+                "a filesystem below the evidence ({} on {}) is mounted read-write; hashsweep writes nothing there, but mount evidence read-only",
+                m.source,
+                crate::pathfmt::path_text(&m.mount_point)
+            )
+        })
     }
 
     /// Whether to read the target of the symbolic link at `path` on `dev`.
@@ -93,6 +123,11 @@ impl AccessTimes {
             + self.link_targets_read_exposed.load(Ordering::Relaxed)
             > 0
     }
+}
+
+/// Whether the mount holding `path` records access times (unknown: yes).
+fn records_at(path: &Path) -> bool {
+    mounts::find(path).is_none_or(|m| m.records_access_times())
 }
 
 /// The warning given the first time access times cannot be preserved.

@@ -117,9 +117,29 @@ impl Header {
 
 /// The `started` time in the header of an existing audit log.
 pub fn header_started(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let header: Value = serde_json::from_str(text.lines().next()?).ok()?;
+    let first = crate::report::first_line(path).ok()?;
+    let header: Value = serde_json::from_str(first.trim_end()).ok()?;
     header["started"].as_str().map(String::from)
+}
+
+/// The warnings an audit log records (`warning` events), in order, each once.
+pub fn earlier_warnings(path: &Path) -> Vec<String> {
+    use std::io::BufRead;
+    let Ok(file) = crate::report::open_case_file(path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let (Some("warning"), Some(w)) = (v["event"].as_str(), v["warning"].as_str()) {
+            if !out.iter().any(|o| o == w) {
+                out.push(w.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Host name, OS and user of this process.
@@ -167,13 +187,20 @@ impl Audit {
     /// Opens an existing log to append events (when resuming). A last line torn
     /// by a crash is ended first, so each event stays on a line of its own.
     pub fn append(path: &Path) -> Result<Audit> {
-        let torn = std::fs::read(path)
-            .map(|d| !d.is_empty() && !d.ends_with(b"\n"))
-            .map_err(|e| Error::output(path, e))?;
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
         let f = std::fs::OpenOptions::new()
             .append(true)
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(path)
             .map_err(|e| Error::output(path, e))?;
+        let len = f.metadata().map_err(|e| Error::output(path, e))?.len();
+        let mut last = [b'\n'];
+        if len > 0 {
+            f.read_exact_at(&mut last, len - 1)
+                .map_err(|e| Error::output(path, e))?;
+        }
+        let torn = last[0] != b'\n';
         let mut audit = Audit {
             path: path.to_path_buf(),
             w: BufWriter::new(f),

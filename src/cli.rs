@@ -158,9 +158,9 @@ pub struct ScanFlags {
     #[arg(long)]
     pub examiner: Option<String>,
 
-    /// Threads for walking, reading and hashing. By default hashing uses one per
-    /// CPU core, and walking and parallel reading four per core, so that flash
-    /// storage has requests queued.
+    /// Threads for walking, reading and hashing (1 to 1024). By default hashing
+    /// uses one per CPU core, and walking and parallel reading four per core, so
+    /// that flash storage has requests queued.
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -191,8 +191,11 @@ pub struct ScanFlags {
     #[arg(long)]
     pub read_link_targets: bool,
 
-    /// Finish the interrupted scan in CASE_DIR (same evidence, sets and options):
-    /// entries already in its journal are not read again.
+    /// Finish the interrupted scan in CASE_DIR (same evidence, checked by its
+    /// filesystem's identity; same sets and options): journal rows that agree
+    /// with the evidence and the sets are not read again. --case, --exhibit and
+    /// --examiner are kept from the interrupted scan. On a complete case,
+    /// verifies it and exits with its recorded status.
     #[arg(long)]
     pub resume: bool,
 

@@ -209,6 +209,13 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     Ok(out)
 }
 
+/// `path`, or its nearest ancestor that exists.
+fn nearest_existing(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
+        .map(Path::to_path_buf)
+}
+
 /// Whether `output` lies inside the evidence rooted at `evidence`, decided by
 /// device and inode rather than path text: an ancestor of `output` (or its
 /// nearest existing one) is the evidence root, or, on the evidence's
@@ -274,6 +281,20 @@ impl ScanConfig {
         if inside_evidence(&evidence, &output) {
             return Err(inside());
         }
+        let evidence_identity = EvidenceIdentity::of(&evidence);
+        let on_evidence_fs = |output: &Path| {
+            nearest_existing(output).is_some_and(|a| {
+                std::fs::metadata(&a)
+                    .is_ok_and(|m| std::fs::metadata(&evidence).is_ok_and(|e| e.dev() != m.dev()))
+                    && crate::identity::same_filesystem(&evidence_identity, &a)
+            })
+        };
+        if on_evidence_fs(&output) {
+            return Err(Error::Usage(format!(
+                "the case folder {} is on the evidence's own filesystem, mounted a second time; writing there would change the exhibit",
+                pathfmt::path_text(&output)
+            )));
+        }
         let threads = match args.threads {
             Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
             Some(n) if n > MAX_THREADS => {
@@ -318,7 +339,6 @@ impl ScanConfig {
                 "not asked for, and every set entry has an MD5 or SHA-1",
             )
         };
-        let evidence_identity = EvidenceIdentity::of(&evidence);
         let case_dir = CaseLock::acquire(&output)?;
         // Checked again now that the folder exists: it is what gets written.
         if inside_evidence(&evidence, &output) {
@@ -411,11 +431,9 @@ impl ScanConfig {
                 pathfmt::path_text(&self.output)
             )));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let header: Value = text
-            .lines()
-            .next()
-            .and_then(|l| serde_json::from_str(l).ok())
+        let first = crate::report::first_line(&path).map_err(|e| Error::io(&path, e))?;
+        let header: Value = serde_json::from_str::<Value>(first.trim_end())
+            .ok()
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "--resume: {} has no readable header",
@@ -480,7 +498,7 @@ impl ScanConfig {
 }
 
 fn summary_says_complete(path: &Path) -> bool {
-    std::fs::read(path)
+    crate::report::read_case_file(path, 16 << 20)
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .is_some_and(|v| v["complete"] == json!(true))

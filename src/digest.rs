@@ -238,11 +238,6 @@ impl FileHasher {
         self.fed
     }
 
-    /// Whether more than [`OVERRUN`] bytes beyond the size at open were fed.
-    pub fn overran(&self) -> bool {
-        self.fed > self.size.saturating_add(OVERRUN)
-    }
-
     /// The digests of every byte fed, or with `at_size`, of the first `size`
     /// bytes (when that many were fed).
     pub fn finish(self, at_size: bool) -> Digests {
@@ -285,12 +280,6 @@ pub enum ReadEnd {
     Failed(ReadFailure),
     /// Stopped on purpose.
     Halted(Halt),
-}
-
-impl From<ReadFailure> for ReadEnd {
-    fn from(f: ReadFailure) -> ReadEnd {
-        ReadEnd::Failed(f)
-    }
 }
 
 /// Reads `reader` to its end through `buf`, feeding `hasher`, counting from
@@ -361,13 +350,9 @@ mod tests {
                 h.update(piece);
             }
             assert_eq!(h.fed(), data.len() as u64);
-            assert!(!h.overran());
             assert_eq!(h.clone().finish(true), digests_of(&data[..size]), "{size}");
             assert_eq!(h.finish(false), digests_of(&data), "{size}");
         }
-        let mut h = FileHasher::new(false, 10);
-        h.update(&vec![0u8; OVERRUN as usize + 11]);
-        assert!(h.overran());
     }
 
     #[test]

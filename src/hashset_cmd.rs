@@ -45,6 +45,25 @@ fn import(f: ImportFlags) -> ExitStatus {
     };
     let expect = FormatName::parse(&f.format);
     let start = Instant::now();
+    // A signal ends the import at once, removing a named temporary file where
+    // the filesystem had no anonymous one; exit 130 as a scan does.
+    let temp = std::sync::Arc::new(std::sync::Mutex::new(None::<std::path::PathBuf>));
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ]) {
+        let temp = std::sync::Arc::clone(&temp);
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                if let Some(p) = temp.lock().ok().and_then(|mut t| t.take()) {
+                    let _ = std::fs::remove_file(p);
+                }
+                crate::say("hashsweep: interrupted; nothing was written");
+                std::process::exit(ExitStatus::Interrupted.code().into());
+            }
+        });
+    }
     let imported = match hashset::import_file(
         &f.inputs,
         f.name.as_deref(),
@@ -52,6 +71,7 @@ fn import(f: ImportFlags) -> ExitStatus {
         f.lenient,
         expect,
         &f.output,
+        &temp,
     ) {
         Ok(i) => i,
         Err(e) => return fail(e),

@@ -46,7 +46,9 @@ impl EvidenceIdentity {
         let meta = std::fs::metadata(root).ok();
         let dev = meta.as_ref().map_or(0, |m| m.dev());
         let mount = mounts::find(root);
-        let fsid = statvfs_fsid(root)
+        let fsid = rustix::fs::statvfs(root)
+            .ok()
+            .map(|v| v.f_fsid)
             .filter(|v| *v != 0)
             .map(|v| format!("{v:016x}"));
         let root_birth = rustix::fs::statx(
@@ -96,9 +98,11 @@ impl EvidenceIdentity {
         if !uuid && !birth {
             // Nothing inside the filesystem tells them apart: where it is must.
             both("filesystem id", &self.fsid, &now.fsid);
-            both("mount source", &self.mount_source, &now.mount_source);
+            let source = both("mount source", &self.mount_source, &now.mount_source);
             both("loop backing file", &self.backing_file, &now.backing_file);
-            if self.device != now.device {
+            // A device number without a device (FUSE, network: 0:NN) is handed
+            // out anew at each mount; the mount source says more, where known.
+            if !source && self.device != now.device {
                 out.push(format!("device was {}, now {}", self.device, now.device));
             }
         }
@@ -112,16 +116,19 @@ impl EvidenceIdentity {
     }
 }
 
-/// `f_fsid` of the filesystem holding `path`.
-fn statvfs_fsid(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `c` is a NUL-terminated path; `st` is valid for writes of a statvfs.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
-    // SAFETY: statvfs filled the struct when it returned 0.
-    #[allow(clippy::unnecessary_cast)] // c_ulong: u32 on 32-bit targets
-    (rc == 0).then(|| unsafe { st.assume_init() }.f_fsid as u64)
+/// Whether the filesystem holding `path` (on another device than the evidence)
+/// is the evidence's filesystem mounted a second time: the same UUID, or the
+/// same loop backing file. Writing there would change the exhibit.
+pub fn same_filesystem(evidence: &EvidenceIdentity, path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let backing = loop_backing_file(meta.dev());
+    if backing.is_some() && backing == evidence.backing_file {
+        return true;
+    }
+    let uuid = mounts::find(path).as_ref().and_then(superblock_uuid);
+    uuid.is_some() && uuid == evidence.fs_uuid
 }
 
 /// The backing file of a loop device, from `/sys`.
@@ -260,6 +267,19 @@ mod tests {
         let (mut a, mut b) = (before.clone(), moved);
         a.fs_uuid = None;
         b.fs_uuid = None;
-        assert_eq!(a.differences(&b).len(), 2);
+        assert_eq!(
+            a.differences(&b),
+            ["mount source was /dev/loop0, now /dev/loop3"]
+        );
+        // A FUSE or network filesystem mounted again gets a new device number.
+        let mut fuse = a.clone();
+        fuse.mount_source = Some("slowdisk".into());
+        fuse.device = "0:57".into();
+        let mut again = fuse.clone();
+        again.device = "0:61".into();
+        assert!(fuse.differences(&again).is_empty());
+        fuse.mount_source = None;
+        again.mount_source = None;
+        assert_eq!(fuse.differences(&again).len(), 1);
     }
 }

@@ -131,7 +131,11 @@ pub struct Recovered {
 /// Reads a journal. A missing journal is an empty one. Reading stops at the first
 /// row that is torn (no line end after it) or malformed; what follows is dropped.
 pub fn recover(path: &Path) -> io::Result<Recovered> {
-    let data = match std::fs::read(path) {
+    let opened = crate::report::open_case_file(path).and_then(|f| {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::BufReader::new(f), &mut data).map(|_| data)
+    });
+    let data = match opened {
         Ok(d) => d,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovered::default()),
         Err(e) => return Err(e),

@@ -95,13 +95,18 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
     }
 
     // First signal: stop cleanly and write an incomplete case folder. Second:
-    // exit now. SIGHUP (the terminal closed) is treated like SIGTERM.
+    // exit now. SIGHUP (the terminal closed) is treated like SIGTERM, unless it
+    // was ignored when the scan started (`nohup`): an overnight batch must
+    // survive its terminal.
     let interrupt = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
     ] {
+        if sig == signal_hook::consts::SIGHUP && ignored(sig) {
+            continue;
+        }
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupt));
         let _ = signal_hook::flag::register(sig, Arc::clone(&interrupt));
     }
@@ -137,6 +142,15 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
     }
 }
 
+/// Whether `sig` is ignored (as `nohup` leaves SIGHUP).
+fn ignored(sig: i32) -> bool {
+    // SAFETY: a zeroed sigaction is a valid value to be written into.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: with a null new action, sigaction only reads the current one.
+    let rc = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    rc == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
 /// `scan --resume` of a case folder that is already complete: verifies it and
 /// exits with the status the scan recorded, so a retrying script can resume
 /// blindly.
@@ -170,10 +184,18 @@ fn already_complete(dir: &std::path::Path, quiet: bool) -> ExitStatus {
 }
 
 fn verify(flags: cli::VerifyFlags) -> ExitStatus {
-    let dir = &flags.case_dir;
-    let shown = for_terminal(&hashsweep::pathfmt::path_text(dir));
+    let shown = for_terminal(&hashsweep::pathfmt::path_text(&flags.case_dir));
+    // Through a link to the folder too (`latest -> case-2026-11-24`).
+    let dir = match flags.case_dir.canonicalize() {
+        Ok(d) => d,
+        Err(e) => return fail(format!("{shown}: {e}")),
+    };
+    let dir = &dir;
     if !dir.is_dir() {
         return fail(format!("{shown} is not a case folder (not a folder)"));
+    }
+    if let Err(e) = std::fs::read_dir(dir) {
+        return fail(format!("cannot read {shown}: {e}"));
     }
     if !hashsweep::verify::looks_like_case(dir) {
         return fail(format!(

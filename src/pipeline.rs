@@ -24,6 +24,7 @@ use crate::content::{self, ContentType};
 use crate::digest::{self, FileHasher, Halt, ReadEnd, ReadFailure, Update};
 use crate::error::{Error, ExitStatus, Result};
 use crate::failpoint;
+use crate::hashset::ContentCheck;
 use crate::iopolicy::{self, CacheHints, Medium};
 use crate::journal::{self, Journal, LineWriter, Row, JOURNAL};
 use crate::mapped::{self, Mapped};
@@ -80,11 +81,19 @@ pub fn scan(
     progress: &dyn Progress,
     interrupt: &AtomicBool,
 ) -> Result<ScanOutcome> {
-    let watch = Watch::new(progress);
+    let warnings = WarningLog::new(progress);
+    // Set to stop the queue once `--stop-after` is reached, or on a fatal error.
+    let halt = AtomicBool::new(false);
+    let stopping = || interrupt.load(Ordering::Relaxed) || halt.load(Ordering::Relaxed);
     std::thread::scope(|s| {
-        let checker = s.spawn(|| check_sets(cfg));
-        run(cfg, &watch, interrupt, || {
-            checker.join().expect("hash-set check panicked")
+        // Without a thread for it, the check runs when the reading is done.
+        let checker = std::thread::Builder::new()
+            .name("hashsweep-set-check".into())
+            .spawn_scoped(s, || check_sets(cfg, &stopping))
+            .ok();
+        run(cfg, &warnings, interrupt, &halt, move || match checker {
+            Some(c) => c.join().expect("hash-set check panicked"),
+            None => check_sets(cfg, &|| false),
         })
     })
 }
@@ -93,52 +102,78 @@ pub fn scan(
 struct SetCheck {
     name: String,
     path: std::path::PathBuf,
-    /// `None` when there is nothing stored to check (built from its source).
-    result: Option<std::result::Result<(), String>>,
+    result: ContentCheck,
     bytes: u64,
     seconds: f64,
 }
 
-/// Recomputes each index's checksum (the whole index is read).
-fn check_sets(cfg: &ScanConfig) -> Vec<SetCheck> {
-    cfg.matcher
-        .sets()
-        .iter()
-        .map(|s| {
-            let t = Instant::now();
-            let result = s.verify_content();
-            SetCheck {
-                name: s.info().name.clone(),
-                path: s.info().path.clone(),
-                bytes: if result.is_some() { s.stored_len() } else { 0 },
-                result,
-                seconds: t.elapsed().as_secs_f64(),
-            }
-        })
+/// Recomputes set `i`'s checksum (the whole index is read), giving up when
+/// `stop` says so.
+fn check_set(cfg: &ScanConfig, i: usize, stop: &dyn Fn() -> bool) -> SetCheck {
+    let s = &cfg.matcher.sets()[i];
+    let t = Instant::now();
+    let result = s.verify_content(stop);
+    SetCheck {
+        name: s.info().name.clone(),
+        path: s.info().path.clone(),
+        bytes: if result == ContentCheck::NotStored {
+            0
+        } else {
+            s.stored_len()
+        },
+        result,
+        seconds: t.elapsed().as_secs_f64(),
+    }
+}
+
+/// [`check_set`] for every set.
+fn check_sets(cfg: &ScanConfig, stop: &dyn Fn() -> bool) -> Vec<SetCheck> {
+    (0..cfg.matcher.sets().len())
+        .map(|i| check_set(cfg, i, stop))
         .collect()
 }
 
 /// Passes progress on, keeping every warning for the audit log and summary.
-struct Watch<'a> {
+struct WarningLog<'a> {
     inner: &'a dyn Progress,
-    warnings: std::sync::Mutex<Vec<(String, String)>>,
+    /// Warnings given by this run, each with the time it was first given.
+    given: std::sync::Mutex<Vec<(String, String)>>,
+    /// Warnings of earlier runs of the same case (a resume).
+    earlier: std::sync::Mutex<Vec<String>>,
 }
 
-impl<'a> Watch<'a> {
-    fn new(inner: &'a dyn Progress) -> Watch<'a> {
-        Watch {
+impl<'a> WarningLog<'a> {
+    fn new(inner: &'a dyn Progress) -> WarningLog<'a> {
+        WarningLog {
             inner,
-            warnings: std::sync::Mutex::new(Vec::new()),
+            given: std::sync::Mutex::new(Vec::new()),
+            earlier: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// The warnings given, in order, each with the time it was first given.
-    fn taken(&self) -> Vec<(String, String)> {
-        self.warnings.lock().expect("warnings").clone()
+    /// Takes in the warnings of earlier runs (not given again on stderr).
+    fn carry(&self, earlier: Vec<String>) {
+        *self.earlier.lock().expect("warnings") = earlier;
+    }
+
+    /// The warnings this run gave, in order, with when each was first given.
+    fn given(&self) -> Vec<(String, String)> {
+        self.given.lock().expect("warnings").clone()
+    }
+
+    /// Every warning of the case: earlier runs' first, each once.
+    fn all(&self) -> Vec<String> {
+        let mut all = self.earlier.lock().expect("warnings").clone();
+        for (_, w) in self.given() {
+            if !all.contains(&w) {
+                all.push(w);
+            }
+        }
+        all
     }
 }
 
-impl Progress for Watch<'_> {
+impl Progress for WarningLog<'_> {
     fn walking(&self, files: u64, bytes: u64) {
         self.inner.walking(files, bytes)
     }
@@ -146,7 +181,7 @@ impl Progress for Watch<'_> {
         self.inner.decision(line)
     }
     fn warning(&self, line: &str) {
-        let mut w = self.warnings.lock().expect("warnings");
+        let mut w = self.given.lock().expect("warnings");
         if w.iter().all(|(_, l)| l != line) {
             w.push((audit::now(), line.to_string()));
             self.inner.warning(line);
@@ -171,7 +206,7 @@ impl Progress for Watch<'_> {
 
 /// Passes on only warnings: for the walk of the rest of the tree, which runs
 /// while files are read and must not redraw the walk's counts.
-struct WarningsOnly<'a>(&'a Watch<'a>);
+struct WarningsOnly<'a>(&'a WarningLog<'a>);
 
 impl Progress for WarningsOnly<'_> {
     fn warning(&self, line: &str) {
@@ -181,12 +216,20 @@ impl Progress for WarningsOnly<'_> {
 
 fn run(
     cfg: &ScanConfig,
-    progress: &Watch,
+    progress: &WarningLog,
     interrupt: &AtomicBool,
+    halt: &AtomicBool,
     finish_checks: impl FnOnce() -> Vec<SetCheck>,
 ) -> Result<ScanOutcome> {
     let started_at = Instant::now();
     let dir = &cfg.output;
+    // Started before anything is written: without threads there is no scan.
+    let walk_pool = walk::walk_pool(cfg.io_threads).map_err(|e| {
+        Error::Usage(format!(
+            "cannot start {} walking threads ({e}): lower --threads, or raise the limit on processes (ulimit -u)",
+            cfg.io_threads
+        ))
+    })?;
     let set_names: Vec<String> = cfg
         .matcher
         .sets()
@@ -195,6 +238,8 @@ fn run(
         .collect();
     let mut lines = LineWriter::default();
     let (mut case, recovered) = if cfg.resume {
+        // Warnings of the earlier runs stay in the summary.
+        progress.carry(audit::earlier_warnings(&dir.join(AUDIT)));
         reopen_case(cfg, &set_names)?
     } else {
         (create_case(cfg, &set_names)?, Vec::new())
@@ -206,7 +251,7 @@ fn run(
             crate::pathfmt::path_text(&m.mount_point)
         ));
     }
-    let atimes = AccessTimes::new(cfg.read_link_targets);
+    let atimes = AccessTimes::new(cfg.read_link_targets, &cfg.evidence);
     case.audit.event(
         "decision",
         json!({
@@ -224,6 +269,7 @@ fn run(
     let walk_opts = WalkOptions {
         threads: cfg.io_threads,
         cross_filesystems: cfg.cross_filesystems,
+        pool: Some(std::sync::Arc::new(walk_pool)),
     };
     let evidence_error =
         |e: std::io::Error| Error::Usage(format!("evidence {}: {e}", cfg.evidence.display()));
@@ -268,7 +314,6 @@ fn run(
     };
     // A resume checks the journal against the whole walk before reading.
     let stream = !cfg.resume && early.as_ref().is_some_and(|p| p.medium == Medium::Ssd);
-    let halt = AtomicBool::new(false);
     let found_rest: OnceLock<Vec<Found>> = OnceLock::new();
     let first_totals = totals_of(&found_first);
     let rest_part = Part {
@@ -285,7 +330,7 @@ fn run(
             &walk_opts,
             &atimes,
             progress,
-            &[interrupt, &halt],
+            &[interrupt, halt],
         );
         let seconds = started_at.elapsed().as_secs_f64();
         let cut = interrupt.load(Ordering::SeqCst) || halt.load(Ordering::SeqCst);
@@ -327,13 +372,29 @@ fn run(
             .iter()
             .chain(found_rest.get().into_iter().flatten())
             .collect();
-        let checked = check_journal(cfg, recovered, &all, &mut lines, &set_names);
+        // A walk cut short by a signal has not found every entry: rows of the
+        // others are kept unchecked for the next resume, not rejected.
+        let walk_cut = walk_end.1 || interrupt.load(Ordering::SeqCst);
+        let checked = check_journal(cfg, recovered, &all, walk_cut, &mut lines, &set_names);
         case.audit.event("journal-check", checked.event)?;
         for (path, reason) in checked.rejected.iter().take(REJECTIONS_LOGGED) {
             case.audit.event(
                 "journal-row-rejected",
                 json!({ "path": path, "reason": reason }),
             )?;
+        }
+        if !walk_cut {
+            // The journal keeps only the rows that stand, so nothing rejected
+            // or superseded lingers for a later resume to weigh again.
+            let jpath = dir.join(JOURNAL);
+            audit::write_with(&jpath, |w| {
+                for r in &checked.rows {
+                    w.write_all(&r.line)?;
+                }
+                Ok(())
+            })?;
+            let len: u64 = checked.rows.iter().map(|r| r.line.len() as u64).sum();
+            case.journal = Journal::open(&jpath, len).map_err(|e| Error::output(&jpath, e))?;
         }
         case.rows = checked.rows;
         case.tally = checked.tally;
@@ -362,7 +423,7 @@ fn run(
             "stop_after": cfg.stop_after,
         }),
     )?;
-    let queue = Queue::new(first_plan.order, [interrupt, &halt]);
+    let queue = Queue::new(first_plan.order, [interrupt, halt]);
     progress.hashing(first_totals.0, first_totals.1);
     for f in found_first.iter().filter(|f| done.contains(&f.rel)) {
         progress.file_done(if f.status == Status::Hash { f.size } else { 0 });
@@ -388,8 +449,9 @@ fn run(
         }
         let plan = schedule::plan(&mine, physical).shifted(n);
         let mut late: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (j, &(p, f)) in linked.iter().enumerate() {
-            late.entry(p).or_default().push(n + mine.len() + j);
+        for &(p, f) in &linked {
+            // Numbered as the entry it becomes: after every entry pushed so far.
+            late.entry(p).or_default().push(n + mine.len());
             mine.push(f);
         }
         let entries = found_first.len() + rest.len();
@@ -439,7 +501,7 @@ fn run(
                 "hard_links_read_once": links(&todo.first_links) + links(&plan.links) + links(&late),
             }),
         ));
-        placed.fetch_add(plan.physically_mapped, Ordering::SeqCst);
+        placed.fetch_add(plan.physically_mapped, Ordering::Relaxed);
         let order = plan.order;
         let _ = todo.rest.set(Rest {
             entries: mine,
@@ -476,36 +538,47 @@ fn run(
         bytes_read: AtomicU64::new(0),
         hits: AtomicU64::new(0),
         stop_after: cfg.stop_after,
-        halt: &halt,
+        halt,
         atimes: &atimes,
-        in_order: physical && placed.load(Ordering::SeqCst) == 0,
+        in_order: physical && placed.load(Ordering::Relaxed) == 0,
     };
     let mut first_hit = None;
     let written = std::thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let mut w = Writer {
-                case: &mut case,
-                hits: &mut hits,
-                hits_path: &hits_path,
-                lines: &mut lines,
-                progress,
-                set_names: &set_names,
-                todo: &todo,
-                kept: HashMap::new(),
-                started: started_at,
-                first_hit: &mut first_hit,
-            };
-            let r = w.run(rx);
-            if r.is_err() {
-                halt.store(true, Ordering::SeqCst);
-            }
-            r
-        });
-        let rest_walker = stream.then(|| {
+        let start = |name: &str| std::thread::Builder::new().name(format!("hashsweep-{name}"));
+        // A thread that cannot be started (the limit on processes reached)
+        // stops the scan with a message, not a panic; the journal keeps the work.
+        let cannot_start = |e: std::io::Error| {
+            halt.store(true, Ordering::SeqCst);
+            Error::Usage(format!(
+                "cannot start a thread ({e}): lower --threads, or raise the limit on processes (ulimit -u); the case folder can be finished with --resume"
+            ))
+        };
+        let writer = start("writer")
+            .spawn_scoped(s, || {
+                let mut w = Writer {
+                    case: &mut case,
+                    hits: &mut hits,
+                    hits_path: &hits_path,
+                    lines: &mut lines,
+                    progress,
+                    set_names: &set_names,
+                    todo: &todo,
+                    kept: HashMap::new(),
+                    started: started_at,
+                    first_hit: &mut first_hit,
+                };
+                let r = w.run(rx);
+                if r.is_err() {
+                    halt.store(true, Ordering::SeqCst);
+                }
+                r
+            })
+            .map_err(cannot_start)?;
+        let rest_walker = if stream {
             let tx = tx.clone();
             let (walk_rest, publish_rest, found_rest, queue) =
                 (&walk_rest, &publish_rest, &found_rest, &queue);
-            s.spawn(move || {
+            let walker = start("walk-rest").spawn_scoped(s, move || {
                 // Readers wait for the rest of the order: should this thread
                 // fail, they must not wait for ever.
                 let _close = CloseOnDrop(queue);
@@ -525,29 +598,38 @@ fn run(
                     progress.file_done(bytes);
                 }
                 (seconds, cut)
-            })
-        });
+            });
+            Some(walker.map_err(cannot_start)?)
+        } else {
+            None
+        };
         match policy.medium {
             Medium::Ssd => {
-                for _ in 0..policy.readers {
+                for i in 0..policy.readers {
                     let tx = tx.clone();
                     let ctx = &ctx;
-                    s.spawn(move || ctx.read_and_hash_all(&tx));
+                    start(&format!("read-{i}"))
+                        .spawn_scoped(s, move || ctx.read_and_hash_all(&tx))
+                        .map_err(cannot_start)?;
                 }
             }
             Medium::Hdd => {
                 let pool = BufferPool::new(HDD_BUFFERS, HDD_CHUNK);
                 let mut feeds = Vec::new();
-                for _ in 0..policy.hashers {
+                for i in 0..policy.hashers {
                     let (ftx, frx) = crossbeam_channel::bounded::<Feed>(HDD_BUFFERS);
                     feeds.push(ftx);
                     let tx = tx.clone();
                     let (ctx, pool) = (&ctx, pool.clone());
-                    s.spawn(move || ctx.hash_fed(frx, &tx, &pool));
+                    start(&format!("hash-{i}"))
+                        .spawn_scoped(s, move || ctx.hash_fed(frx, &tx, &pool))
+                        .map_err(cannot_start)?;
                 }
                 let tx = tx.clone();
                 let ctx = &ctx;
-                s.spawn(move || ctx.read_sequentially(feeds, &tx, &pool));
+                start("read")
+                    .spawn_scoped(s, move || ctx.read_sequentially(feeds, &tx, &pool))
+                    .map_err(cannot_start)?;
             }
         }
         drop(tx);
@@ -577,12 +659,25 @@ fn run(
     drop(hits);
 
     // No report is written from a set whose index does not match its checksum.
-    let checks = finish_checks();
+    let entries_walked = (found_first.len() + found_rest.get().map_or(0, Vec::len)) as u64;
+    let complete_so_far = !walk_end.1 && !rows_missing(&case.rows, entries_walked);
+    let mut checks = finish_checks();
+    for (i, c) in checks.iter_mut().enumerate() {
+        // Given up because a signal came, but every row is done: the scan is
+        // complete, so its sets must be checked all the same.
+        if c.result == ContentCheck::Stopped && complete_so_far {
+            *c = check_set(cfg, i, &|| false);
+        }
+    }
     for c in &checks {
         let (result, error) = match &c.result {
-            None => ("built in memory from its source file this run", None),
-            Some(Ok(())) => ("index checksum verified", None),
-            Some(Err(e)) => ("index checksum MISMATCH", Some(e.clone())),
+            ContentCheck::NotStored => ("built in memory from its source file this run", None),
+            ContentCheck::Verified => ("index checksum verified", None),
+            ContentCheck::Stopped => (
+                "not finished: the scan stopped first (checked again by --resume)",
+                None,
+            ),
+            ContentCheck::Failed(e) => ("index checksum MISMATCH", Some(e.clone())),
         };
         case.audit.event(
             "hashset-check",
@@ -596,7 +691,10 @@ fn run(
             }),
         )?;
     }
-    if let Some(bad) = checks.iter().find(|c| matches!(c.result, Some(Err(_)))) {
+    if let Some(bad) = checks
+        .iter()
+        .find(|c| matches!(c.result, ContentCheck::Failed(_)))
+    {
         let message = format!(
             "set `{}`: the index checksum does not match its content (corrupt or altered); its matches cannot be trusted, so no report was written. Import the set again from its source and scan into a new case folder",
             bad.name
@@ -604,6 +702,8 @@ fn run(
         case.audit
             .event("fatal", json!({ "error": message.clone() }))?;
         case.audit.sync()?;
+        // The hits it gave cannot be trusted either: none stay listed.
+        write_lines(&hits_path, &lines.header(), std::iter::empty(), false)?;
         return Err(Error::HashSet {
             path: bad.path.clone(),
             line: 0,
@@ -649,10 +749,10 @@ fn run(
             "access_times_may_have_changed": atimes.any_exposed(),
         }),
     )?;
-    let warnings = progress.taken();
-    for (time, text) in &warnings {
+    for (time, text) in progress.given() {
         audit.event("warning", json!({ "warning": text, "first_given": time }))?;
     }
+    let warnings = progress.all();
 
     let v = &tally.verdicts;
     let status = if interrupted {
@@ -715,7 +815,7 @@ fn run(
         },
         resumed: cfg.resume,
         exit_status: status.code(),
-        warnings: warnings.into_iter().map(|(_, w)| w).collect(),
+        warnings,
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
     summary_json.push(b'\n');
@@ -812,102 +912,135 @@ struct JournalCheck {
     event: serde_json::Value,
 }
 
-/// Checks journal rows against the evidence as walked now and against the sets:
-/// a row stands only if its path is an entry found now, of the same kind, size
-/// and modification time, and its digests give the verdict, sets, category
-/// and note it says (recomputed here). Rows of entries that are not regular
-/// files are made again (it costs no read), as are `unreadable` rows (the file
-/// is tried again). Every other row is rejected and its entry read again, so
-/// an edited or foreign journal cannot put a row into the report.
+/// What becomes of one journal row.
+enum Judged {
+    /// It stands.
+    Keep,
+    /// Kept without a check: its entry was not walked (the walk was cut short).
+    Unchecked,
+    /// Made again: not a regular file now (no read needed), `unreadable`
+    /// (tried again), or a hit (every hit is read by the run that reports it).
+    Again,
+    /// Rejected, and its entry read again.
+    Reject(String),
+}
+
+/// Checks journal rows against the evidence as walked now and against the sets.
+/// Where a path has several rows, its last one is judged (the earlier ones
+/// were superseded). A row stands only if its path is an entry found now, of
+/// the same kind, size, modification and change times (the change time cannot
+/// be set by hand: a row from another disk, or copied from another file, does
+/// not match it), and its digests give the verdict, sets, category and note it
+/// says. Hits and `unreadable` rows are read again, rows of entries that are
+/// not regular files made again. What this cannot catch is a forged digest
+/// that is consistent with all of that: only reading the file would.
 fn check_journal(
     cfg: &ScanConfig,
     recovered: Vec<Vec<String>>,
     found: &[&Found],
+    walk_cut: bool,
     lines: &mut LineWriter,
     set_names: &[String],
 ) -> JournalCheck {
     use crate::report::csv::safe_cell;
     let by_path: HashMap<&str, &Found> = found.iter().map(|f| (f.rel.as_str(), *f)).collect();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in recovered.iter().enumerate() {
+        last.insert(c[col::PATH].as_str(), i);
+    }
+    let superseded = recovered.len() - last.len();
     let mut scratch = Scratch::default();
     let mut tally = Tally::new(set_names);
     let (mut rows, mut rejected) = (Vec::new(), Vec::new());
-    let (mut redone, recovered_rows) = (0u64, recovered.len());
+    let (mut again, mut unchecked) = (0u64, 0u64);
     let time = |t: Option<crate::record::FileTime>| t.map(|t| t.rfc3339()).unwrap_or_default();
-    for c in recovered {
-        let path = c[col::PATH].clone();
-        let mut judged = || -> std::result::Result<bool, String> {
-            if !seen.insert(path.clone()) {
-                return Err("a second row for this path".into());
-            }
-            let f = by_path
-                .get(path.as_str())
-                .ok_or("no such entry in the evidence now")?;
-            if f.status != Status::Hash {
-                return Ok(false);
-            }
-            let verdict = Verdict::parse(&c[col::VERDICT]).ok_or("unknown verdict")?;
-            if verdict == Verdict::Unreadable {
-                return Ok(false);
-            }
-            if c[col::KIND] != f.kind.as_str() {
-                return Err(format!(
-                    "kind {} but the entry is a {}",
-                    c[col::KIND],
-                    f.kind.as_str()
-                ));
-            }
-            if c[col::SIZE] != f.size.to_string() || c[col::MODIFIED] != time(f.times.modified) {
-                return Err("size or modification time differ from the entry's now".into());
-            }
-            let hex = |i: usize, len: usize| {
-                crate::digest::from_hex(c[i].as_bytes()).filter(|b| b.len() == len)
+    let mut judge = |c: &[String]| -> Judged {
+        let Some(f) = by_path.get(c[col::PATH].as_str()) else {
+            return if walk_cut {
+                Judged::Unchecked
+            } else {
+                Judged::Reject("no such entry in the evidence now".into())
             };
-            let (Some(md5), Some(sha1)) = (hex(col::MD5, 16), hex(col::SHA1, 20)) else {
-                return Err("no valid MD5 and SHA-1".into());
-            };
-            let sha256 = hex(col::SHA256, 32);
-            if sha256.is_some() != cfg.sha256 {
-                return Err("SHA-256 present or absent against the scan's setting".into());
-            }
-            let digests = crate::digest::Digests {
-                md5: md5.try_into().expect("16 bytes"),
-                sha1: sha1.try_into().expect("20 bytes"),
-                sha256: sha256.map(|d| d.try_into().expect("32 bytes")),
-            };
-            let j = cfg.matcher.judge(&digests, f.size, &mut scratch);
-            let agrees = verdict == j.verdict
-                && c[col::HASHSETS] == safe_cell(&j.hashsets)
-                && c[col::CATEGORY] == safe_cell(&j.category)
-                && c[col::NOTE].starts_with(&*safe_cell(&j.note));
-            if !agrees {
-                return Err(format!(
-                    "its digests give verdict {} (sets `{}`), not {} (sets `{}`)",
-                    j.verdict.as_str(),
-                    j.hashsets,
-                    verdict.as_str(),
-                    c[col::HASHSETS]
-                ));
-            }
-            Ok(true)
         };
-        match judged() {
-            Ok(true) => {
-                tally.add(&c, set_names);
+        if f.status != Status::Hash {
+            return Judged::Again;
+        }
+        let Some(verdict) = Verdict::parse(&c[col::VERDICT]) else {
+            return Judged::Reject("unknown verdict".into());
+        };
+        if verdict == Verdict::Unreadable || verdict.is_hit() {
+            return Judged::Again;
+        }
+        if c[col::KIND] != f.kind.as_str() {
+            return Judged::Reject(format!(
+                "kind {} but the entry is a {}",
+                c[col::KIND],
+                f.kind.as_str()
+            ));
+        }
+        if c[col::SIZE] != f.size.to_string()
+            || c[col::MODIFIED] != time(f.times.modified)
+            || c[col::CHANGED] != time(f.times.changed)
+        {
+            return Judged::Reject(
+                "size, modification or change time differ from the entry's now".into(),
+            );
+        }
+        let hex = |i: usize, len: usize| {
+            crate::digest::from_hex(c[i].as_bytes()).filter(|b| b.len() == len)
+        };
+        let (Some(md5), Some(sha1)) = (hex(col::MD5, 16), hex(col::SHA1, 20)) else {
+            return Judged::Reject("no valid MD5 and SHA-1".into());
+        };
+        let sha256 = hex(col::SHA256, 32);
+        if sha256.is_some() != cfg.sha256 {
+            return Judged::Reject("SHA-256 present or absent against the scan's setting".into());
+        }
+        let digests = crate::digest::Digests {
+            md5: md5.try_into().expect("16 bytes"),
+            sha1: sha1.try_into().expect("20 bytes"),
+            sha256: sha256.map(|d| d.try_into().expect("32 bytes")),
+        };
+        let j = cfg.matcher.judge(&digests, f.size, &mut scratch);
+        let agrees = verdict == j.verdict
+            && c[col::HASHSETS] == safe_cell(&j.hashsets)
+            && c[col::CATEGORY] == safe_cell(&j.category)
+            && c[col::NOTE].starts_with(&*safe_cell(&j.note));
+        if !agrees {
+            return Judged::Reject(format!(
+                "its digests give verdict {} (sets `{}`), not {} (sets `{}`)",
+                j.verdict.as_str(),
+                j.hashsets,
+                verdict.as_str(),
+                c[col::HASHSETS]
+            ));
+        }
+        Judged::Keep
+    };
+    for (i, c) in recovered.iter().enumerate() {
+        if last[c[col::PATH].as_str()] != i {
+            continue;
+        }
+        match judge(c) {
+            outcome @ (Judged::Keep | Judged::Unchecked) => {
+                unchecked += u64::from(matches!(outcome, Judged::Unchecked));
+                tally.add(c, set_names);
                 rows.push(Row {
                     hit: Verdict::parse(&c[col::VERDICT]).is_some_and(Verdict::is_hit),
-                    line: lines.line(&c),
-                    path,
+                    line: lines.line(c),
+                    path: c[col::PATH].clone(),
                 });
             }
-            Ok(false) => redone += 1,
-            Err(reason) => rejected.push((path, reason)),
+            Judged::Again => again += 1,
+            Judged::Reject(reason) => rejected.push((c[col::PATH].clone(), reason)),
         }
     }
     let event = json!({
-        "journal_rows": recovered_rows,
-        "kept": rows.len(),
-        "made_again": redone,
+        "journal_rows": recovered.len(),
+        "superseded": superseded,
+        "kept": rows.len() as u64 - unchecked,
+        "kept_unchecked_walk_cut_short": unchecked,
+        "made_again": again,
         "rejected": rejected.len(),
     });
     JournalCheck {

@@ -45,16 +45,7 @@ const LISTED: [&str; 4] = [AUDIT, HITS, REPORT, SUMMARY];
 /// when it is a regular file: a manifest must not make `verify` read a device,
 /// a FIFO or a file elsewhere.
 fn sha256_case_file(path: &Path) -> Result<String, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
+    let file = crate::report::open_case_file(path).map_err(|e| e.to_string())?;
     crate::hashset::source::sha256_at(&file)
         .map(|d| crate::digest::to_hex(&d))
         .map_err(|e| e.to_string())
@@ -78,10 +69,11 @@ impl Verification {
 type Rows = Vec<Vec<String>>;
 
 fn read_csv(path: &Path) -> Result<Rows, String> {
+    let file = crate::report::open_case_file(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .from_reader(std::io::BufReader::new(file));
     let header = r
         .headers()
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -109,8 +101,10 @@ fn read_csv(path: &Path) -> Result<Rows, String> {
 }
 
 fn check_manifest(dir: &Path) -> Result<String, String> {
-    let text =
-        std::fs::read_to_string(dir.join(MANIFEST)).map_err(|e| format!("{MANIFEST}: {e}"))?;
+    let text = crate::report::read_case_file(&dir.join(MANIFEST), 1 << 20)
+        .map_err(|e| e.to_string())
+        .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8".to_string()))
+        .map_err(|e| format!("{MANIFEST}: {e}"))?;
     let mut listed = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let (digest, name) = line
@@ -151,7 +145,7 @@ pub fn verify(dir: &Path) -> Verification {
     let mut out = Verification::default();
     out.push("manifest", check_manifest(dir));
 
-    let summary: Option<Value> = match std::fs::read(dir.join(SUMMARY)) {
+    let summary: Option<Value> = match crate::report::read_case_file(&dir.join(SUMMARY), 16 << 20) {
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(v) => {
                 out.status = v["status"].as_str().map(String::from);
@@ -263,7 +257,9 @@ pub fn verify(dir: &Path) -> Verification {
 }
 
 fn check_audit(dir: &Path, summary: Option<&Value>) -> Result<String, String> {
-    let text = std::fs::read_to_string(dir.join(AUDIT)).map_err(|e| format!("{AUDIT}: {e}"))?;
+    let text = crate::report::open_case_file(&dir.join(AUDIT))
+        .and_then(|f| std::io::read_to_string(std::io::BufReader::new(f)))
+        .map_err(|e| format!("{AUDIT}: {e}"))?;
     let mut events = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let v: Value = serde_json::from_str(line)

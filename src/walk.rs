@@ -28,10 +28,21 @@ use std::sync::Mutex;
 /// How to walk.
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
-    /// Walker threads.
+    /// Walker threads (when no pool is given).
     pub threads: usize,
     /// Enter directories on other filesystems.
     pub cross_filesystems: bool,
+    /// The threads to walk with; `None` to start `threads` of them for each walk.
+    pub pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+}
+
+/// Starts `threads` walking threads.
+pub fn walk_pool(threads: usize) -> io::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("hashsweep-walk-{i}"))
+        .build()
+        .map_err(io::Error::other)
 }
 
 /// What to do with an entry found by the walk.
@@ -165,11 +176,14 @@ pub fn walk_part(
         stops,
         atimes,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
-        .thread_name(|i| format!("hashsweep-walk-{i}"))
-        .build()
-        .map_err(io::Error::other)?;
+    let own;
+    let pool = match &opts.pool {
+        Some(p) => p.as_ref(),
+        None => {
+            own = walk_pool(opts.threads)?;
+            &own
+        }
+    };
     pool.scope(|s| {
         for start in part.starts {
             let shared = &shared;
@@ -292,6 +306,11 @@ impl<'a> Shared<'a> {
                     return None;
                 }
                 if self.cross_filesystems || meta.dev() == self.root_dev {
+                    if meta.dev() != self.root_dev {
+                        if let Some(w) = self.atimes.entering(meta.dev(), &path) {
+                            self.progress.warning(&w);
+                        }
+                    }
                     scope.spawn(move |s| self.visit_dir(s, path));
                     return None;
                 }
@@ -341,11 +360,12 @@ mod tests {
         let opts = WalkOptions {
             threads,
             cross_filesystems: false,
+            pool: None,
         };
         walk(
             root,
             &opts,
-            &AccessTimes::new(true),
+            &AccessTimes::new(true, root),
             &NoProgress,
             &AtomicBool::new(false),
         )

@@ -247,6 +247,7 @@ fn one_case(dir: &Path, input: &Path, lenient: bool) -> Result<(), String> {
             lenient,
             None,
             &out,
+            &std::sync::Mutex::new(None),
         )
     })
     .map_err(|p| {

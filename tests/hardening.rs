@@ -147,6 +147,7 @@ fn a_case_folder_is_held_by_one_scan_at_a_time() {
     // Two scans started together into a new folder: exactly one gets it.
     let mut a = spawn_scan(&ev, &case, &["--quiet"]);
     let mut b = spawn_scan(&ev, &case, &["--quiet"]);
+    let _guards = (KillOnDrop(a.id()), KillOnDrop(b.id()));
     let first_out = wait_until(20.0, || {
         a.try_wait().unwrap().is_some() || b.try_wait().unwrap().is_some()
     });
@@ -374,6 +375,11 @@ fn a_flipped_bit_in_an_index_stops_the_scan() {
         !case.join("report.csv").exists(),
         "no report from a corrupt set"
     );
+    assert_eq!(
+        read_rows(&case.join("hits.csv")).len(),
+        0,
+        "no hit of a corrupt set stays listed"
+    );
     let check = &audit_events(&case, "hashset-check")[0];
     assert_eq!(check["result"], "index checksum MISMATCH");
     assert_eq!(
@@ -440,15 +446,35 @@ fn an_edited_journal_is_checked_on_resume() {
     let jpath = case.join("journal.csv");
     let mut rows = journal_rows(&jpath);
     assert!(rows.len() >= 256, "{}", rows.len());
-    // A verdict changed, and a row for a file that does not exist.
-    let i = rows.iter().position(|r| &r[10] == "unmatched").unwrap();
+    let unmatched: Vec<usize> = (0..rows.len())
+        .filter(|&i| &rows[i][10] == "unmatched")
+        .collect();
+    // A planted alert: an unmatched row made an alert.
+    let i = unmatched[0];
     let edited = rows[i][0].to_string();
     let mut cells: Vec<String> = rows[i].iter().map(String::from).collect();
     cells[10] = "alert".into();
     cells[11] = "set".into();
     rows[i] = csv::StringRecord::from(cells.clone());
+    // A row for a file that does not exist.
     cells[0] = "/no/such/file.jpg".into();
     rows.push(csv::StringRecord::from(cells));
+    // A row copied onto another file (its digests and times), and a row whose
+    // verdict no longer matches its digests.
+    let (a, b, c) = (unmatched[1], unmatched[2], unmatched[3]);
+    let mut copied: Vec<String> = rows[a].iter().map(String::from).collect();
+    copied[0] = rows[b][0].to_string();
+    rows[b] = csv::StringRecord::from(copied);
+    let mut wrong: Vec<String> = rows[c].iter().map(String::from).collect();
+    wrong[11] = "set".into();
+    rows[c] = csv::StringRecord::from(wrong);
+    // A tampered row, then the genuine one for the same path: the last stands.
+    let d = unmatched[4];
+    let genuine = rows[d].clone();
+    let mut tampered: Vec<String> = genuine.iter().map(String::from).collect();
+    tampered[7] = "0".repeat(32);
+    rows[d] = csv::StringRecord::from(tampered);
+    rows.push(genuine);
     write_journal(&jpath, &rows);
 
     let r = scan(&ev, &case, &["--hashset", set, "--resume"]);
@@ -462,9 +488,20 @@ fn an_edited_journal_is_checked_on_resume() {
     let sum = r.summary();
     assert_eq!(sum["totals"]["rows"], sum["totals"]["entries_found"]);
     let check = r.audit_event("journal-check");
-    assert_eq!(check["rejected"], 2, "{check}");
+    assert_eq!(
+        (check["rejected"].clone(), check["superseded"].clone()),
+        (3.into(), 1.into()),
+        "{check}"
+    );
     let rejected = audit_events(&case, "journal-row-rejected");
-    assert!(rejected.iter().any(|e| e["path"] == "/no/such/file.jpg"));
+    for path in ["/no/such/file.jpg", &rows[b][0], &rows[c][0]] {
+        assert!(
+            rejected.iter().any(|e| e["path"] == path),
+            "{path}: {rejected:?}"
+        );
+    }
+    // The journal kept only what stands.
+    assert!(!case.join("journal.csv").exists(), "removed once complete");
     assert_eq!(verify(&case).status.code(), Some(0));
 
     // verify: a complete case has exactly one row per entry found.
@@ -720,10 +757,24 @@ fn importing_dev_zero_stops_at_line_one() {
     let out = wait_or_kill(&mut child, 15.0, "import of /dev/zero");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("/dev/zero, line 1") && err.contains("longer than"),
-        "{err}"
-    );
+    assert!(err.contains("/dev/zero, line 1: binary content"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Endless text without a line end: stopped at 1 MiB, in bounded memory.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "yes 0123456789abcdef | tr -d '\\n' | '{}' hashset import /dev/stdin --output '{}'",
+            bin().display(),
+            out_path.display()
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_or_kill(&mut child, 15.0, "import of an endless line");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 1: line longer than 1 MiB"), "{err}");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
@@ -737,6 +788,7 @@ fn a_signal_is_noticed_inside_the_read_of_a_huge_file() {
     slow_tree(&ev, 64);
     let case = tmp.path().join("case");
     let mut child = spawn_scan(&ev, &case, &[]);
+    let _guard = KillOnDrop(child.id());
     assert!(reading(&case));
     std::thread::sleep(std::time::Duration::from_millis(300));
     let t = Instant::now();
@@ -876,6 +928,36 @@ fn verify_reads_nothing_but_case_files() {
             "{bad}: {text}"
         );
     }
+    std::fs::write(&manifest, &good).unwrap();
+    // Through a link to the folder, verify works.
+    let link = tmp.path().join("latest");
+    std::os::unix::fs::symlink(&case, &link).unwrap();
+    assert_eq!(verify(&link).status.code(), Some(0));
+    // Case files replaced by a link to /dev/zero, or by a FIFO: refused, at once.
+    for file in [
+        "summary.json",
+        "report.csv",
+        "audit.jsonl",
+        "manifest.sha256",
+    ] {
+        let bad = tmp.path().join(format!("bad-{file}"));
+        sh(&format!("cp -a '{}' '{}'", case.display(), bad.display()));
+        std::fs::remove_file(bad.join(file)).unwrap();
+        if file == "report.csv" {
+            sh(&format!("mkfifo '{}'", bad.join(file).display()));
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", bad.join(file)).unwrap();
+        }
+        let mut child = Command::new(bin())
+            .arg("verify")
+            .arg(&bad)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_or_kill(&mut child, 10.0, "verify of a hostile case folder");
+        assert_eq!(out.status.code(), Some(1), "{file}");
+    }
 }
 
 // 17. SIGHUP (the terminal closed) stops the scan like SIGTERM; output to a
@@ -888,6 +970,7 @@ fn sighup_is_an_interruption_even_with_stderr_gone() {
     for stderr_gone in [false, true] {
         let case = tmp.path().join(format!("case-{stderr_gone}"));
         let mut child = spawn_scan(&ev, &case, &[]);
+        let _guard = KillOnDrop(child.id());
         if stderr_gone {
             drop(child.stderr.take());
         }
@@ -902,6 +985,32 @@ fn sighup_is_an_interruption_even_with_stderr_gone() {
         };
         assert_eq!(s.summary()["status"], "interrupted");
     }
+    // Under nohup (SIGHUP ignored at the start), the terminal closing does not
+    // stop an overnight batch.
+    let case = tmp.path().join("case-nohup");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' HUP; exec '{}' scan '{}' --output '{}'",
+            bin().display(),
+            ev.display(),
+            case.display()
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    assert!(reading(&case));
+    signal(&child, libc::SIGHUP);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped a nohup scan"
+    );
+    signal(&child, libc::SIGINT);
+    let out = wait_or_kill(&mut child, 20.0, "nohup scan after SIGINT");
+    assert_eq!(out.status.code(), Some(130));
 }
 
 // 18. --resume of a finished case is idempotent.
@@ -943,7 +1052,28 @@ fn an_import_killed_part_way_leaves_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let _guard = KillOnDrop(child.id());
+    // Opened without blocking, so a child that died first cannot hang the test.
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opened = None;
+    assert!(wait_until(10.0, || {
+        opened = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .ok();
+        opened.is_some()
+    }));
+    let mut w = opened.unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        // Blocking again for the writes (the import reads as they come).
+        // SAFETY: plain fcntl calls on an open descriptor.
+        unsafe {
+            let flags = libc::fcntl(w.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(w.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
     use std::io::Write;
     for i in 0..2000u32 {
         writeln!(w, "{:032x}", u128::from(i) + 1).unwrap();
@@ -951,14 +1081,28 @@ fn an_import_killed_part_way_leaves_nothing() {
     w.flush().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     signal(&child, libc::SIGTERM);
-    let status = child.wait().unwrap();
+    let out = wait_or_kill(&mut child, 10.0, "import after SIGTERM");
     drop(w);
-    assert!(!status.success());
+    assert_eq!(out.status.code(), Some(130));
     let left: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+// Found by attacking the hardening: an import over its own source.
+#[test]
+fn an_import_never_replaces_its_own_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = set_file(tmp.path(), "s.md5", "900150983cd24fb0d6963f7d28e17f72\n");
+    let out = import(&[set.as_os_str(), OsStr::new("--output"), set.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is the input"));
+    assert_eq!(
+        std::fs::read_to_string(&set).unwrap(),
+        "900150983cd24fb0d6963f7d28e17f72\n"
+    );
 }
 
 // 20. verify of a folder that is not a case folder.
@@ -1032,4 +1176,86 @@ fn warnings_reach_a_log_and_the_case_folder() {
     let q = scan(&ev, &tmp.path().join("quiet"), &["--quiet"]);
     assert_eq!(q.stderr, "");
     assert_eq!(q.summary()["warnings"].as_array().unwrap().len(), 1);
+}
+
+// Found by attacking the hardening: files in a user folder with hard links
+// elsewhere got their links' rows numbered wrongly, pinning one file's digests
+// on another path, then crashing.
+#[test]
+fn hard_links_between_user_folders_and_the_rest_keep_their_own_digests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    let names = ["a", "b", "c", "d"];
+    for n in names {
+        let p = write(
+            &ev,
+            format!("home/alice/{n}.jpg"),
+            format!("picture {n}").as_bytes(),
+        );
+        std::fs::create_dir_all(ev.join("backup")).unwrap();
+        std::fs::hard_link(&p, ev.join(format!("backup/{n}.jpg"))).unwrap();
+    }
+    let set = set_file(
+        tmp.path(),
+        "set.md5",
+        &format!("{}\n", md5_hex(b"picture b")),
+    );
+    for io in ["ssd", "hdd"] {
+        let s = scan(
+            &ev,
+            &tmp.path().join(format!("case-{io}")),
+            &["--hashset", set.to_str().unwrap(), "--io", io],
+        );
+        assert_eq!(s.code, 1, "{io}: {}", s.stderr);
+        let rows = s.rows();
+        assert_eq!(rows.len(), 8, "{io}");
+        for r in &rows {
+            let name = r["path"]
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".jpg");
+            let data = format!("picture {name}");
+            assert_eq!(r["md5"], md5_hex(data.as_bytes()), "{io}: {}", r["path"]);
+            let alert = name == "b";
+            assert_eq!(r["verdict"] == "alert", alert, "{io}: {}", r["path"]);
+        }
+    }
+}
+
+// Found by attacking the hardening: the evidence image mounted a second time,
+// read-write, through another loop device.
+#[test]
+fn a_case_folder_on_a_second_mount_of_the_evidence_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    write(&content, "a.txt", b"a");
+    let image = tmp.path().join("ev.img");
+    let mnt = tmp.path().join("ev");
+    let Some(_ro) = mount_ext4(&content, &image, &mnt, "ro,nodev,noload") else {
+        return skip(
+            "a_case_folder_on_a_second_mount_of_the_evidence_is_refused",
+            "needs root and mkfs.ext4",
+        );
+    };
+    let again = tmp.path().join("again");
+    std::fs::create_dir(&again).unwrap();
+    let loop_dev = sh(&format!("losetup -f --show '{}'", image.display()));
+    let loop_dev = loop_dev.trim().to_string();
+    sh(&format!(
+        "mount -o ro,noload '{loop_dev}' '{}'",
+        again.display()
+    ));
+    let _again = Mounted(again.clone());
+    let s = scan(&mnt, &again.join("case"), &[]);
+    sh(&format!(
+        "umount '{}' && losetup -d '{loop_dev}'",
+        again.display()
+    ));
+    assert_eq!(s.code, 2, "{}", s.stderr);
+    assert!(
+        s.stderr.contains("on the evidence's own filesystem"),
+        "{}",
+        s.stderr
+    );
 }

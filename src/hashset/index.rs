@@ -42,7 +42,7 @@
 
 use super::category::Category;
 use super::sorter::Sorter;
-use super::{Algo, HashSetLookup, SetEntry, SetInfo};
+use super::{Algo, ContentCheck, HashSetLookup, SetEntry, SetInfo};
 use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -669,9 +669,10 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// The bytes of an index: a memory map of a file, or a buffer built in memory.
+/// The bytes of an index: a memory map of a file (with the file, which the
+/// checksum is read from), or a buffer built in memory.
 enum Bytes {
-    Map(memmap2::Mmap),
+    Map(memmap2::Mmap, File),
     Mem(Vec<u8>),
 }
 
@@ -679,7 +680,7 @@ impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            Bytes::Map(m) => m,
+            Bytes::Map(m, _) => m,
             Bytes::Mem(v) => v,
         }
     }
@@ -713,7 +714,8 @@ impl IndexSet {
         // SAFETY: the map is read-only; the index file is not modified while open
         // (indexes are written under another name and renamed into place).
         let map = unsafe { memmap2::Mmap::map(file) }.map_err(|e| e.to_string())?;
-        IndexSet::from_bytes(Bytes::Map(map))
+        let file = file.try_clone().map_err(|e| e.to_string())?;
+        IndexSet::from_bytes(Bytes::Map(map, file))
     }
 
     /// An index held in memory.
@@ -785,13 +787,56 @@ impl IndexSet {
 
     /// Recomputes the body checksum and compares it with the header.
     pub fn verify(&self) -> Result<(), String> {
-        let digest = Sha256::digest(&self.bytes[FIXED..]);
-        if digest[..] != self.bytes[24..56] {
-            return Err(
+        match self.check(&|| false) {
+            ContentCheck::Failed(m) => Err(m),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`IndexSet::verify`], giving up when `stop` says so. A mapped index is
+    /// read from its file, not through the map the lookups use: a bad sector
+    /// is then a read error, not a fault in the scan, and the index does not
+    /// stay resident in this process.
+    pub fn check(&self, stop: &dyn Fn() -> bool) -> ContentCheck {
+        let mut h = Sha256::new();
+        match &self.bytes {
+            Bytes::Mem(v) => h.update(&v[FIXED..]),
+            Bytes::Map(_, file) => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; 1 << 20];
+                let mut at = FIXED as u64;
+                let end = self.bytes.len() as u64;
+                while at < end {
+                    if (at - FIXED as u64) % (64 << 20) == 0 && stop() {
+                        return ContentCheck::Stopped;
+                    }
+                    let want = buf.len().min((end - at) as usize);
+                    match file.read_at(&mut buf[..want], at) {
+                        Ok(0) => {
+                            return ContentCheck::Failed(
+                                "the index file is shorter than when it was opened".into(),
+                            )
+                        }
+                        Ok(n) => {
+                            h.update(&buf[..n]);
+                            at += n as u64;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            return ContentCheck::Failed(format!(
+                                "cannot read the index at byte {at}: {e}"
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        if h.finalize()[..] != self.bytes[24..56] {
+            return ContentCheck::Failed(
                 "the index checksum does not match its content (corrupt or altered)".into(),
             );
         }
-        Ok(())
+        ContentCheck::Verified
     }
 
     /// Gives the set a name and role other than the stored ones (from the command line).
@@ -895,10 +940,10 @@ impl HashSetLookup for IndexSet {
         self.bytes.len() as u64
     }
 
-    fn verify_content(&self) -> Option<Result<(), String>> {
+    fn verify_content(&self, stop: &dyn Fn() -> bool) -> ContentCheck {
         match self.bytes {
-            Bytes::Map(_) => Some(self.verify()),
-            Bytes::Mem(_) => None,
+            Bytes::Map(..) => self.check(stop),
+            Bytes::Mem(_) => ContentCheck::NotStored,
         }
     }
 

@@ -204,6 +204,20 @@ impl SetInfo {
     }
 }
 
+/// What checking a set's stored content found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentCheck {
+    /// Nothing is stored to check: the set was built in memory from its source
+    /// file this run (whose SHA-256 is recorded).
+    NotStored,
+    /// The content matches its checksum.
+    Verified,
+    /// The check gave up because the scan was stopping.
+    Stopped,
+    /// The content does not match, or cannot be read; why.
+    Failed(String),
+}
+
 /// The interface between the matcher and a set, whatever its storage.
 pub trait HashSetLookup: Send + Sync {
     /// The set's metadata.
@@ -212,9 +226,9 @@ pub trait HashSetLookup: Send + Sync {
     fn find(&self, algo: Algo, digest: &[u8], out: &mut Vec<SetEntry>);
 
     /// Recomputes the checksum of the set's stored content, when it has one (an
-    /// index file): `None` for a set built in memory from its source this run.
-    fn verify_content(&self) -> Option<std::result::Result<(), String>> {
-        None
+    /// index file), giving up when `stop` says so.
+    fn verify_content(&self, _stop: &dyn Fn() -> bool) -> ContentCheck {
+        ContentCheck::NotStored
     }
 
     /// Bytes of stored content [`HashSetLookup::verify_content`] reads.
@@ -295,6 +309,12 @@ fn parse_text(
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(head.len());
     let rest = &head[start..];
+    if head[..head.len().min(4096)].contains(&0) {
+        return Err(ParseError::new(
+            1,
+            "binary content (a NUL byte in the first 4 KiB): not a text hash set (an index whose header is damaged, or a file given by mistake?)",
+        ));
+    }
     let first_line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
     if hashdeep::sniff(rest) {
         return hashdeep::parse(r, sink).map(String::from);
@@ -358,8 +378,7 @@ pub fn read_input(
         let f = read_zip(file, &mut sink).map_err(as_error)?;
         (f, crate::digest::to_hex(&digest))
     } else {
-        let mut reader =
-            BufReader::with_capacity(1 << 18, source::HashingReader::new(input.into_reader()));
+        let hashing = source::HashingReader::new(input.into_reader());
         let utf16 = if magic.starts_with(b"\xff\xfe") {
             Some(false)
         } else if magic.starts_with(b"\xfe\xff") {
@@ -367,25 +386,38 @@ pub fn read_input(
         } else {
             None
         };
-        let format = match utf16 {
+        match utf16 {
             Some(big_endian) => {
-                let mut all = Vec::new();
-                reader.read_to_end(&mut all).map_err(io_error)?;
-                let text =
-                    source::utf16_to_utf8(&all[2..], big_endian, 2, lenient).map_err(as_error)?;
+                // Decoded as it is read: the limits on lines apply, memory stays bounded.
+                let failure = std::rc::Rc::new(std::cell::RefCell::new(None));
+                let decoder =
+                    source::Utf16Reader::new(hashing, big_endian, lenient, failure.clone());
+                let mut reader = BufReader::with_capacity(1 << 18, decoder);
                 let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
-                parse_text(&mut &text[..], &mut sink).map(|f| format!("{f} ({name})"))
+                let parsed = parse_text(&mut reader, &mut sink).map(|f| format!("{f} ({name})"));
+                // A decoding flaw is reported as itself, with its place.
+                let format = parsed
+                    .map_err(|e| failure.borrow_mut().take().unwrap_or(e))
+                    .map_err(as_error)?;
+                let digest = reader
+                    .into_inner()
+                    .into_inner()
+                    .finish()
+                    .map_err(io_error)?;
+                (format, crate::digest::to_hex(&digest))
             }
             None => {
+                let mut reader = BufReader::with_capacity(1 << 18, hashing);
                 if magic.starts_with(b"\xef\xbb\xbf") {
-                    std::io::BufRead::consume(&mut reader, 3);
+                    // A UTF-8 byte-order mark: skipped (it is hashed all the same).
+                    let mut bom = [0u8; 3];
+                    reader.read_exact(&mut bom).map_err(io_error)?;
                 }
-                parse_text(&mut reader, &mut sink)
+                let format = parse_text(&mut reader, &mut sink).map_err(as_error)?;
+                let digest = reader.into_inner().finish().map_err(io_error)?;
+                (format, crate::digest::to_hex(&digest))
             }
         }
-        .map_err(as_error)?;
-        let digest = reader.into_inner().finish().map_err(io_error)?;
-        (format, crate::digest::to_hex(&digest))
     };
     let source = SourceInfo {
         path: path.to_path_buf(),
@@ -678,11 +710,25 @@ pub fn import_file(
     lenient: bool,
     expect: Option<FormatName>,
     output: &Path,
+    named_temp: &std::sync::Mutex<Option<PathBuf>>,
 ) -> Result<Imported> {
+    use std::os::unix::fs::MetadataExt;
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // The index replaces `output`: never one of its own sources.
+    if let Ok(out) = std::fs::metadata(output) {
+        for p in paths {
+            if std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (out.dev(), out.ino())) {
+                return Err(Error::Usage(format!(
+                    "the output {} is the input {}: importing would replace the set with its index; choose another output",
+                    crate::pathfmt::path_text(output),
+                    crate::pathfmt::path_text(p)
+                )));
+            }
+        }
+    }
     let build = |w: &mut std::fs::File| -> Result<Imported> {
         let imported = import(
             paths,
@@ -727,18 +773,27 @@ pub fn import_file(
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     let (mut w, tmp_path) = tmp.into_parts();
-    let imported = build(&mut w)?;
-    tmp_path
-        .persist(output)
-        .map_err(|e| Error::io(output, e.error))?;
-    Ok(imported)
+    // Named so that whoever handles signals can remove it.
+    *named_temp.lock().expect("temp path") = Some(tmp_path.to_path_buf());
+    let imported = build(&mut w);
+    let persisted = imported.and_then(|i| {
+        tmp_path
+            .persist(output)
+            .map(|()| i)
+            .map_err(|e| Error::io(output, e.error))
+    });
+    *named_temp.lock().expect("temp path") = None;
+    persisted
 }
 
-/// The default name of a set: its file name without the last extension.
+/// The default name of a set: its file name without the last extension, bytes
+/// that are not UTF-8 escaped as in report paths.
 pub fn default_name(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    use std::os::unix::ffi::OsStrExt;
+    match path.file_stem() {
+        Some(s) => crate::pathfmt::escape(s.as_bytes()),
+        None => crate::pathfmt::path_text(path),
+    }
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ fn line_too_long(line: u64) -> ParseError {
     ParseError::new(
         line,
         format!(
-            "line longer than {} MiB without a line end: not a text hash set",
+            "line longer than {} MiB: not a text hash set",
             MAX_LINE >> 20
         ),
     )
@@ -197,7 +197,7 @@ impl<R: Read> Read for LineCap<R> {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
-                    "line longer than {} MiB without a line end: not a text hash set",
+                    "line longer than {} MiB: not a text hash set",
                     MAX_LINE >> 20
                 ),
             ));
@@ -206,80 +206,201 @@ impl<R: Read> Read for LineCap<R> {
     }
 }
 
-/// Decodes UTF-16 text (after its byte-order mark) to UTF-8. Strictly, any
-/// flaw is an error naming its line and byte offset (counted from the start of
-/// the file, `bom` bytes before `data`): an odd number of bytes, an unpaired
-/// surrogate, a NUL, or text that reads as shifted by one byte (two ASCII
-/// characters in a row decoded as `U+xx00`: a stray or missing byte). Leniently,
-/// flaws become U+FFFD and the records around them are judged as usual.
-pub fn utf16_to_utf8(
-    data: &[u8],
+/// Units decoded as `U+xx00` with `xx` printable ASCII, in a row, that mean
+/// UTF-16 text is shifted by one byte (ASCII read at the wrong offset). Fewer
+/// can be real text: U+3000 is the ideographic space, U+4E00 a common
+/// character; eight in a row in a hash set cannot.
+const SHIFTED_RUN: u32 = 8;
+
+/// Decodes UTF-16 text (starting with its byte-order mark, which is skipped) to
+/// UTF-8 as it is read, so every limit on lines applies and memory stays
+/// bounded. Strictly, any flaw stops the reading with an error naming its line
+/// and byte offset (counted from the start of the file), which is also left in
+/// `failure` for the caller to report as such: an odd number of bytes, an
+/// unpaired surrogate, a NUL, or text that reads as shifted by one byte (see
+/// [`SHIFTED_RUN`]: a stray or missing byte). Leniently, flaws become U+FFFD and
+/// the records around them are judged as usual.
+pub struct Utf16Reader<R> {
+    inner: R,
     big_endian: bool,
-    bom: u64,
     lenient: bool,
-) -> Result<Vec<u8>, ParseError> {
-    let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
-    let units: Vec<u16> = data
-        .chunks_exact(2)
-        .map(|c| {
-            let pair = [c[0], c[1]];
-            if big_endian {
+    failure: std::rc::Rc<std::cell::RefCell<Option<ParseError>>>,
+    /// Bytes read but not decoded (half a unit, or the byte-order mark).
+    raw: Vec<u8>,
+    /// File offset of `raw[0]`.
+    offset: u64,
+    out: Vec<u8>,
+    out_at: usize,
+    line: u64,
+    after_cr: bool,
+    high: Option<(u16, u64)>,
+    shifted: (u32, u64, u64),
+    bom_left: usize,
+    done: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    /// Decodes `inner`, a UTF-16 file (big-endian or not) from its first byte.
+    pub fn new(
+        inner: R,
+        big_endian: bool,
+        lenient: bool,
+        failure: std::rc::Rc<std::cell::RefCell<Option<ParseError>>>,
+    ) -> Self {
+        Utf16Reader {
+            inner,
+            big_endian,
+            lenient,
+            failure,
+            raw: Vec::new(),
+            offset: 0,
+            out: Vec::new(),
+            out_at: 0,
+            line: 1,
+            after_cr: false,
+            high: None,
+            shifted: (0, 0, 0),
+            bom_left: 2,
+            done: false,
+        }
+    }
+
+    /// The reader decoded.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    fn name(&self) -> &'static str {
+        if self.big_endian {
+            "UTF-16BE"
+        } else {
+            "UTF-16LE"
+        }
+    }
+
+    /// A flaw at file offset `at` on `line`: an error strictly, U+FFFD leniently.
+    fn flaw(&mut self, at: u64, line: u64, what: &str) -> io::Result<()> {
+        if self.lenient {
+            self.emit(char::REPLACEMENT_CHARACTER);
+            return Ok(());
+        }
+        let message = format!("{} text, byte offset {at}: {what}", self.name());
+        *self.failure.borrow_mut() = Some(ParseError::new(line, message.clone()));
+        Err(io::Error::new(io::ErrorKind::InvalidData, message))
+    }
+
+    fn emit(&mut self, c: char) {
+        let mut b = [0u8; 4];
+        self.out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+    }
+
+    /// One code unit, at file offset `at`.
+    fn unit(&mut self, u: u16, at: u64) -> io::Result<()> {
+        let line = self.line;
+        let c = match (self.high.take(), u) {
+            (Some((h, _)), 0xdc00..=0xdfff) => {
+                let code = 0x10000 + ((u32::from(h) - 0xd800) << 10) + (u32::from(u) - 0xdc00);
+                char::from_u32(code).expect("a surrogate pair is a char")
+            }
+            (Some((_, high_at)), _) => {
+                self.flaw(high_at, line, "an unpaired surrogate (corrupt text)")?;
+                return self.unit(u, at);
+            }
+            (None, 0xd800..=0xdbff) => {
+                self.high = Some((u, at));
+                return Ok(());
+            }
+            (None, 0xdc00..=0xdfff) => {
+                return self.flaw(at, line, "an unpaired surrogate (corrupt text)");
+            }
+            (None, _) => char::from_u32(u32::from(u)).expect("not a surrogate"),
+        };
+        if c == '\0' {
+            return self.flaw(at, line, "a NUL character (corrupt text, or not UTF-16)");
+        }
+        let shifted = u & 0xff == 0 && (0x20..0x7f).contains(&(u >> 8));
+        if shifted {
+            if self.shifted.0 == 0 {
+                self.shifted = (0, at, line);
+            }
+            self.shifted.0 += 1;
+            if self.shifted.0 == SHIFTED_RUN {
+                let (_, from, from_line) = self.shifted;
+                return self.flaw(
+                    from,
+                    from_line,
+                    "the text reads as shifted by one byte (a stray or missing byte before here)",
+                );
+            }
+        } else {
+            self.shifted.0 = 0;
+        }
+        match c {
+            '\n' if self.after_cr => {}
+            '\n' | '\r' => self.line += 1,
+            _ => {}
+        }
+        self.after_cr = c == '\r';
+        self.emit(c);
+        Ok(())
+    }
+
+    /// Reads and decodes the next piece; sets `done` at the end.
+    fn fill(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; 1 << 16];
+        let n = loop {
+            match self.inner.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => break r?,
+            }
+        };
+        self.raw.extend_from_slice(&buf[..n]);
+        let skip = self.bom_left.min(self.raw.len());
+        if skip > 0 {
+            self.raw.drain(..skip);
+            self.bom_left -= skip;
+            self.offset += skip as u64;
+        }
+        let whole = self.raw.len() / 2 * 2;
+        let raw = std::mem::take(&mut self.raw);
+        for (i, pair) in raw[..whole].chunks_exact(2).enumerate() {
+            let pair = [pair[0], pair[1]];
+            let u = if self.big_endian {
                 u16::from_be_bytes(pair)
             } else {
                 u16::from_le_bytes(pair)
+            };
+            self.unit(u, self.offset + 2 * i as u64)?;
+        }
+        self.offset += whole as u64;
+        self.raw = raw[whole..].to_vec();
+        if n == 0 {
+            self.done = true;
+            let line = self.line;
+            if let Some((_, at)) = self.high.take() {
+                self.flaw(at, line, "an unpaired surrogate at the end (corrupt text)")?;
             }
-        })
-        .collect();
-    if lenient {
-        let mut text = String::from_utf16_lossy(&units);
-        if data.len() % 2 == 1 {
-            text.push(char::REPLACEMENT_CHARACTER);
+            if !self.raw.is_empty() {
+                let at = self.offset;
+                self.flaw(at, line, "an odd number of bytes (a stray or missing byte)")?;
+            }
         }
-        return Ok(text.into_bytes());
+        Ok(())
     }
-    let mut out = String::with_capacity(units.len());
-    let mut line = 1u64;
-    let fail = |at: usize, line: u64, what: &str| {
-        ParseError::new(
-            line,
-            format!("{name} text, byte offset {}: {what}", bom + 2 * at as u64),
-        )
-    };
-    let shifted = |u: u16| u & 0xff == 0 && (0x20..0x7f).contains(&(u >> 8));
-    let mut previous_shifted = false;
-    let mut at = 0;
-    for c in char::decode_utf16(units.iter().copied()) {
-        let c = c.map_err(|_| fail(at, line, "an unpaired surrogate (corrupt text)"))?;
-        if c == '\0' {
-            return Err(fail(
-                at,
-                line,
-                "a NUL character (corrupt text, or not UTF-16)",
-            ));
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.out_at == self.out.len() && !self.done {
+            self.out.clear();
+            self.out_at = 0;
+            self.fill()?;
         }
-        let unit = units[at];
-        if shifted(unit) && previous_shifted {
-            return Err(fail(
-                at - 1,
-                line,
-                "the text reads as shifted by one byte (a stray or missing byte before here)",
-            ));
-        }
-        previous_shifted = shifted(unit);
-        if c == '\n' {
-            line += 1;
-        }
-        out.push(c);
-        at += c.len_utf16();
+        let n = (self.out.len() - self.out_at).min(buf.len());
+        buf[..n].copy_from_slice(&self.out[self.out_at..self.out_at + n]);
+        self.out_at += n;
+        Ok(n)
     }
-    if data.len() % 2 == 1 {
-        return Err(fail(
-            units.len(),
-            line,
-            "an odd number of bytes (a stray or missing byte)",
-        ));
-    }
-    Ok(out.into_bytes())
 }
 
 /// A reader of JSON that fails once a string runs longer than [`MAX_LINE`]
@@ -539,44 +660,80 @@ mod tests {
     }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        text.encode_utf16()
-            .flat_map(|u| {
-                if big_endian {
-                    u.to_be_bytes()
-                } else {
-                    u.to_le_bytes()
-                }
-            })
-            .collect()
+        let mut out = if big_endian {
+            vec![0xfe, 0xff]
+        } else {
+            vec![0xff, 0xfe]
+        };
+        for u in text.encode_utf16() {
+            out.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    fn decode(data: &[u8], big_endian: bool, lenient: bool) -> Result<Vec<u8>, ParseError> {
+        let failure = std::rc::Rc::new(std::cell::RefCell::new(None));
+        // Small reads of the source put units and pairs across pieces.
+        let source = io::BufReader::with_capacity(3, data);
+        let mut r = Utf16Reader::new(source, big_endian, lenient, failure.clone());
+        let mut out = Vec::new();
+        match r.read_to_end(&mut out) {
+            Ok(_) => Ok(out),
+            Err(e) => Err(failure
+                .borrow_mut()
+                .take()
+                .unwrap_or(ParseError::new(0, e.to_string()))),
+        }
     }
 
     #[test]
     fn utf16_both_orders_and_every_flaw_named_with_its_place() {
-        let text = "MD5\r\n900150983cd24fb0d6963f7d28e17f72  caf\u{e9} \u{1F600}\r\n";
+        // CJK names hold units like U+3000 and U+4E00, which must not look shifted.
+        let text = "MD5\r\n900150983cd24fb0d6963f7d28e17f72  caf\u{e9} \u{1F600} \u{3000}\u{3000}\u{4e00}\u{5200}.jpg\r\nd41d8cd98f00b204e9800998ecf8427e  x\ry\n";
         for be in [false, true] {
             let bytes = utf16(text, be);
-            assert_eq!(
-                utf16_to_utf8(&bytes, be, 2, false).unwrap(),
-                text.as_bytes()
-            );
+            assert_eq!(decode(&bytes, be, false).unwrap(), text.as_bytes());
             // A stray byte shifts the rest of the text.
             let mut stray = bytes.clone();
             stray.insert(12, b'7');
-            let e = utf16_to_utf8(&stray, be, 2, false).unwrap_err();
-            assert!(e.message.contains("byte offset"), "{}", e.message);
+            let e = decode(&stray, be, false).unwrap_err();
+            assert!(
+                e.message.contains("shifted") && e.message.contains("byte offset"),
+                "{}",
+                e.message
+            );
             assert_eq!(e.line, 2, "{}", e.message);
             // Leniently, the same text decodes (with replacement characters).
-            assert!(utf16_to_utf8(&stray, be, 2, true).is_ok());
+            assert!(decode(&stray, be, true).is_ok());
         }
-        let e = utf16_to_utf8(&utf16("ab\0c", false), false, 2, false).unwrap_err();
+        let e = decode(&utf16("a\rb\rc\0d", false), false, false).unwrap_err();
         assert!(
-            e.message.contains("NUL") && e.message.contains("offset 6"),
+            e.message.contains("NUL") && e.message.contains("offset 12"),
             "{}",
             e.message
         );
-        let e = utf16_to_utf8(&[0x00, 0xd8, b'a', 0], false, 2, false).unwrap_err();
+        assert_eq!(e.line, 3, "a lone CR ends a line");
+        let e = decode(&[0xff, 0xfe, 0x00, 0xd8, b'a', 0], false, false).unwrap_err();
         assert!(e.message.contains("surrogate"), "{}", e.message);
-        let e = utf16_to_utf8(&utf16("abc", false)[..5], false, 2, false).unwrap_err();
+        let e = decode(&utf16("abc", false)[..7], false, false).unwrap_err();
         assert!(e.message.contains("odd number"), "{}", e.message);
+        let endless = io::repeat(b'a').take(3 * MAX_LINE as u64);
+        let r = Utf16Reader::new(
+            (&[0xffu8, 0xfe][..]).chain(endless),
+            false,
+            false,
+            std::rc::Rc::new(std::cell::RefCell::new(None)),
+        );
+        // U+6161 without end: the line cap stops it, memory stays bounded.
+        let mut lines = Lines::new(io::BufReader::new(r));
+        assert!(lines
+            .next_line()
+            .unwrap_err()
+            .message
+            .contains("longer than"));
     }
 }

@@ -39,6 +39,8 @@ pub mod col {
     pub const SIZE: usize = 2;
     /// `modified`.
     pub const MODIFIED: usize = 3;
+    /// `changed`.
+    pub const CHANGED: usize = 5;
     /// `md5`.
     pub const MD5: usize = 7;
     /// `sha1`.

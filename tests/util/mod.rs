@@ -248,3 +248,16 @@ pub fn audit_events(dir: &Path, name: &str) -> Vec<serde_json::Value> {
         .filter(|e| e["event"] == name)
         .collect()
 }
+
+/// Kills a process when dropped (if it is still running): a test that fails
+/// part-way must not leave a scan of a huge file running.
+pub struct KillOnDrop(pub u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: sending a signal to a child process of this test.
+        unsafe {
+            libc::kill(self.0 as i32, libc::SIGKILL);
+        }
+    }
+}
