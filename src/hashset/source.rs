@@ -218,7 +218,7 @@ const SHIFTED_RUN: u32 = 8;
 /// and byte offset (counted from the start of the file), which is also left in
 /// `failure` for the caller to report as such: an odd number of bytes, an
 /// unpaired surrogate, a NUL, or text that reads as shifted by one byte (see
-/// [`SHIFTED_RUN`]: a stray or missing byte). Leniently, flaws become U+FFFD and
+/// eight shifted units in a row: a stray or missing byte). Leniently, flaws become U+FFFD and
 /// the records around them are judged as usual.
 pub struct Utf16Reader<R> {
     inner: R,
