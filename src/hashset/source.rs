@@ -217,9 +217,9 @@ const SHIFTED_RUN: u32 = 8;
 /// bounded. Strictly, any flaw stops the reading with an error naming its line
 /// and byte offset (counted from the start of the file), which is also left in
 /// `failure` for the caller to report as such: an odd number of bytes, an
-/// unpaired surrogate, a NUL, or text that reads as shifted by one byte (see
-/// eight shifted units in a row: a stray or missing byte). Leniently, flaws become U+FFFD and
-/// the records around them are judged as usual.
+/// unpaired surrogate, a NUL, or text that reads as shifted by one byte (eight
+/// units in a row decoded as `U+xx00`: a stray or missing byte). Leniently,
+/// flaws become U+FFFD and the records around them are judged as usual.
 pub struct Utf16Reader<R> {
     inner: R,
     big_endian: bool,
