@@ -4,7 +4,7 @@
 //! the scan does it, hashing from a buffer the size the scan reads with.
 
 use hashsweep::digest::MultiHasher;
-use hashsweep::pipeline::READ_BUFFER;
+use hashsweep::scan::READ_BUFFER;
 use sha2::Digest;
 use std::hint::black_box;
 use std::time::Instant;

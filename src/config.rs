@@ -2,15 +2,15 @@
 //! is touched or the case folder created: a bad flag or a malformed hash set
 //! never leaves a half-written case folder.
 
-use crate::caselock::CaseLock;
+use crate::case::journal::JOURNAL;
+use crate::case::lock::CaseLock;
 use crate::error::{Error, Result};
+use crate::evidence::fs::device::IoChoice;
+use crate::evidence::fs::identity::EvidenceIdentity;
 use crate::hashset::{self, HashSetLookup, Role};
-use crate::identity::EvidenceIdentity;
-use crate::iopolicy::IoChoice;
-use crate::journal::JOURNAL;
 use crate::matcher::Matcher;
+use crate::output::{AUDIT, CASE_FILES, MANIFEST, SUMMARY};
 use crate::pathfmt;
-use crate::report::{AUDIT, CASE_FILES, MANIFEST, SUMMARY};
 use serde_json::{json, Value};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -228,7 +228,7 @@ fn inside_evidence(evidence: &Path, output: &Path) -> bool {
     if output.starts_with(evidence) {
         return true;
     }
-    let ev_mount = crate::mounts::find(evidence);
+    let ev_mount = crate::evidence::fs::mounts::find(evidence);
     let mut at = Some(output);
     while let Some(p) = at {
         if let Ok(m) = std::fs::metadata(p) {
@@ -236,7 +236,7 @@ fn inside_evidence(evidence: &Path, output: &Path) -> bool {
                 return true;
             }
             if m.dev() == ev.dev() {
-                if let (Some(em), Some(pm)) = (&ev_mount, crate::mounts::find(p)) {
+                if let (Some(em), Some(pm)) = (&ev_mount, crate::evidence::fs::mounts::find(p)) {
                     if pm
                         .path_in_filesystem(p)
                         .starts_with(em.path_in_filesystem(evidence))
@@ -286,7 +286,7 @@ impl ScanConfig {
             nearest_existing(output).is_some_and(|a| {
                 std::fs::metadata(&a)
                     .is_ok_and(|m| std::fs::metadata(&evidence).is_ok_and(|e| e.dev() != m.dev()))
-                    && crate::identity::same_filesystem(&evidence_identity, &a)
+                    && crate::evidence::fs::identity::same_filesystem(&evidence_identity, &a)
             })
         };
         if on_evidence_fs(&output) {
@@ -431,7 +431,7 @@ impl ScanConfig {
                 pathfmt::path_text(&self.output)
             )));
         }
-        let first = crate::report::first_line(&path).map_err(|e| Error::io(&path, e))?;
+        let first = crate::output::first_line(&path).map_err(|e| Error::io(&path, e))?;
         let header: Value = serde_json::from_str::<Value>(first.trim_end())
             .ok()
             .ok_or_else(|| {
@@ -498,7 +498,7 @@ impl ScanConfig {
 }
 
 fn summary_says_complete(path: &Path) -> bool {
-    crate::report::read_case_file(path, 16 << 20)
+    crate::output::read_case_file(path, 16 << 20)
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .is_some_and(|v| v["complete"] == json!(true))

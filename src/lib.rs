@@ -3,32 +3,26 @@
 //! The library walks the evidence, hashes every regular file once, judges each
 //! digest against the loaded hash sets and writes the case folder. It never
 //! prints: everything a person sees is drawn by the binary through the
-//! [`progress::Progress`] trait and the returned [`pipeline::ScanOutcome`].
+//! [`progress::Progress`] trait and the returned [`scan::ScanOutcome`].
+//!
+//! Data flows one way: [`evidence`] (where bytes come from) -> [`scan`] (plan,
+//! read, digest, judge) -> [`output`] (reports) and [`case`] (the case folder's
+//! lifecycle), with [`config`] validating everything before the evidence is
+//! touched.
 
-pub mod atime;
-pub mod audit;
-pub mod caselock;
+pub mod case;
 pub mod config;
-pub mod content;
 pub mod digest;
 pub mod error;
+pub mod evidence;
 pub mod failpoint;
 pub mod hashset;
-pub mod identity;
-pub mod iopolicy;
-pub mod journal;
-pub mod mapped;
 pub mod matcher;
-pub mod mounts;
+pub mod output;
 pub mod pathfmt;
-pub mod pipeline;
 pub mod progress;
 pub mod record;
-pub mod report;
-pub mod rfc1321;
-pub mod schedule;
-pub mod verify;
-pub mod walk;
+pub mod scan;
 
 /// The tool's name as written into every report.
 pub const TOOL_NAME: &str = "hashsweep";

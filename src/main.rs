@@ -10,14 +10,12 @@ macro_rules! outln {
 }
 
 mod cli;
-mod hashset_cmd;
-mod term;
 
 use clap::Parser;
 use hashsweep::config::{ScanArgs, ScanConfig, SetArg};
 use hashsweep::error::ExitStatus;
+use hashsweep::evidence::fs::device::{IoChoice, Medium};
 use hashsweep::hashset::Role;
-use hashsweep::iopolicy::{IoChoice, Medium};
 use hashsweep::pathfmt::for_terminal;
 use hashsweep::progress::{NoProgress, Progress};
 use std::io::IsTerminal;
@@ -30,7 +28,7 @@ fn main() -> ExitCode {
     let status = match cli.command {
         cli::Command::Scan(flags) => scan(flags),
         cli::Command::Verify(flags) => verify(flags),
-        cli::Command::Hashset(cmd) => hashset_cmd::run(cmd),
+        cli::Command::Hashset(cmd) => cli::hashset::run(cmd),
     };
     ExitCode::from(status.code())
 }
@@ -112,27 +110,27 @@ fn scan(flags: cli::ScanFlags) -> ExitStatus {
     }
 
     let show = !flags.quiet && std::io::stderr().is_terminal();
-    let term = show.then(term::TermProgress::new);
+    let term = show.then(cli::term::TermProgress::new);
     let progress: &dyn Progress = match &term {
         Some(t) => t,
         None if flags.quiet => &NoProgress,
-        None => &term::DecisionLog,
+        None => &cli::term::DecisionLog,
     };
-    let result = hashsweep::pipeline::scan(&cfg, progress, &interrupt);
+    let result = hashsweep::scan::scan(&cfg, progress, &interrupt);
     if let Some(t) = &term {
         t.clear();
     }
     match result {
         Ok(outcome) => {
             if show {
-                for line in term::summary_lines(&outcome, &cfg.output) {
+                for line in cli::term::summary_lines(&outcome, &cfg.output) {
                     say(&line);
                 }
             }
             outcome.status
         }
         Err(e @ hashsweep::error::Error::Output { .. })
-            if cfg.output.join(hashsweep::report::AUDIT).exists() =>
+            if cfg.output.join(hashsweep::output::AUDIT).exists() =>
         {
             fail(e);
             say("hashsweep: the journal keeps the work done: free space (or fix the folder) and run the same command with --resume");
@@ -156,7 +154,7 @@ fn ignored(sig: i32) -> bool {
 /// blindly.
 fn already_complete(dir: &std::path::Path, quiet: bool) -> ExitStatus {
     let shown = for_terminal(&hashsweep::pathfmt::path_text(dir));
-    let v = hashsweep::verify::verify(dir);
+    let v = hashsweep::case::verify::verify(dir);
     if !v.ok() {
         for c in v.checks.iter().filter(|c| !c.ok) {
             say(&format!(
@@ -197,19 +195,19 @@ fn verify(flags: cli::VerifyFlags) -> ExitStatus {
     if let Err(e) = std::fs::read_dir(dir) {
         return fail(format!("cannot read {shown}: {e}"));
     }
-    if !hashsweep::verify::looks_like_case(dir) {
+    if !hashsweep::case::verify::looks_like_case(dir) {
         return fail(format!(
             "{shown} is not a case folder (it holds no {} or {})",
-            hashsweep::report::MANIFEST,
-            hashsweep::report::AUDIT
+            hashsweep::output::MANIFEST,
+            hashsweep::output::AUDIT
         ));
     }
     // A scan writing the folder holds it; its files are not final yet.
-    let _lock = match hashsweep::caselock::lock_for_reading(dir) {
+    let _lock = match hashsweep::case::lock::lock_for_reading(dir) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
-    let v = hashsweep::verify::verify(dir);
+    let v = hashsweep::case::verify::verify(dir);
     for c in &v.checks {
         outln!(
             "{:<7} {:<9} {}",

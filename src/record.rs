@@ -207,7 +207,7 @@ pub struct Record {
     /// Why the row is `unreadable`, `skipped` or `conflict`, or how a hit matched.
     pub note: String,
     /// The content type detected from the file's first bytes, if any.
-    pub content: Option<crate::content::ContentType>,
+    pub content: Option<crate::digest::content::ContentType>,
     /// The file changed (or was replaced) while it was read; the note says how.
     /// Not a column: it makes the report writer log an audit event.
     pub changed: bool,

@@ -9,21 +9,17 @@
 //! first (SQLite, EnCase, ZIP), then the first line of text.
 
 pub mod category;
-pub mod csvsets;
-pub mod digest_list;
-pub mod encase;
 pub mod export;
-pub mod hashdeep;
+pub mod formats;
 pub mod index;
-pub mod rdsv3;
-pub mod sorter;
-pub mod source;
-pub mod vics;
+pub mod input;
+
+pub use formats::{csvsets, digest_list, encase, hashdeep, rdsv3, vics};
 
 pub use category::Category;
 
 use crate::error::{Error, Result};
-use source::{SetInput, Sink};
+use input::{SetInput, Sink};
 use std::path::{Path, PathBuf};
 
 /// A digest algorithm.
@@ -198,7 +194,7 @@ impl SetInfo {
             sha256: String::new(),
             counts: SetCounts::default(),
             sources: Vec::new(),
-            imported: crate::audit::now(),
+            imported: crate::case::audit::now(),
             imported_by: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
         }
     }
@@ -363,12 +359,12 @@ pub fn read_input(
         let (file, digest) = input.into_file(tmp_dir).map_err(io_error)?;
         // SQLite opens the file itself: through this descriptor, so it reads
         // exactly the file (or the copy of the stream) that was hashed.
-        let f = rdsv3::parse(&source::fd_path(&file), &mut sink).map_err(as_error)?;
+        let f = rdsv3::parse(&input::fd_path(&file), &mut sink).map_err(as_error)?;
         drop(file);
         (f.to_string(), crate::digest::to_hex(&digest))
     } else if magic.starts_with(encase::MAGIC) {
         let mut data = Vec::new();
-        let mut reader = source::HashingReader::new(input.into_reader());
+        let mut reader = input::HashingReader::new(input.into_reader());
         reader.read_to_end(&mut data).map_err(io_error)?;
         let digest = reader.finish().map_err(io_error)?;
         let f = encase::parse(&data, &mut sink).map_err(as_error)?;
@@ -378,7 +374,7 @@ pub fn read_input(
         let f = read_zip(file, &mut sink).map_err(as_error)?;
         (f, crate::digest::to_hex(&digest))
     } else {
-        let hashing = source::HashingReader::new(input.into_reader());
+        let hashing = input::HashingReader::new(input.into_reader());
         let utf16 = if magic.starts_with(b"\xff\xfe") {
             Some(false)
         } else if magic.starts_with(b"\xfe\xff") {
@@ -391,7 +387,7 @@ pub fn read_input(
                 // Decoded as it is read: the limits on lines apply, memory stays bounded.
                 let failure = std::rc::Rc::new(std::cell::RefCell::new(None));
                 let decoder =
-                    source::Utf16Reader::new(hashing, big_endian, lenient, failure.clone());
+                    input::Utf16Reader::new(hashing, big_endian, lenient, failure.clone());
                 let mut reader = BufReader::with_capacity(1 << 18, decoder);
                 let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
                 let parsed = parse_text(&mut reader, &mut sink).map(|f| format!("{f} ({name})"));
@@ -755,7 +751,7 @@ pub fn import_file(
             .make_in(dir, |p| {
                 rustix::fs::linkat(
                     rustix::fs::CWD,
-                    source::fd_path(&w),
+                    input::fd_path(&w),
                     rustix::fs::CWD,
                     p,
                     rustix::fs::AtFlags::SYMLINK_FOLLOW,

@@ -54,7 +54,7 @@ pub fn read_rows(path: &Path) -> Vec<Row> {
     let headers = r.headers().expect("header").clone();
     assert_eq!(
         headers.iter().collect::<Vec<_>>(),
-        hashsweep::report::csv::COLUMNS,
+        hashsweep::output::csv::COLUMNS,
         "{}",
         path.display()
     );

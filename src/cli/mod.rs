@@ -1,0 +1,208 @@
+//! Command-line flags (clap derive definitions only: help texts and value parsers).
+
+pub mod hashset;
+pub mod term;
+
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Triage a mounted evidence tree against law-enforcement hash sets.
+#[derive(Debug, Parser)]
+#[command(name = "hashsweep", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Hash every file under EVIDENCE, match against hash sets, write a case folder.
+    Scan(ScanFlags),
+    /// Check that a case folder is intact and self-consistent.
+    Verify(VerifyFlags),
+    /// Import, inspect, query and export hash sets.
+    #[command(subcommand)]
+    Hashset(HashsetCommand),
+}
+
+/// `hashset` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HashsetCommand {
+    /// Compile one or more set files (merged) into an index that opens instantly.
+    Import(ImportFlags),
+    /// Show an index's metadata and counts, and check its checksum.
+    Info(InfoFlags),
+    /// Say what a set holds for each digest given. Exit 0 when every digest is in
+    /// the set, 1 otherwise.
+    Lookup(LookupFlags),
+    /// Write a set in another format.
+    Export(ExportFlags),
+}
+
+/// The role a set is imported with.
+/// `--io`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IoArg {
+    /// Detect the device.
+    Auto,
+    /// Solid-state: parallel readers.
+    Ssd,
+    /// Spinning disk: one reader in physical order.
+    Hdd,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    /// A match is an alert.
+    Alert,
+    /// A match marks a known, ignorable file (e.g. NSRL).
+    KnownGood,
+}
+
+/// Flags of `hashset import`.
+#[derive(Debug, Args)]
+pub struct ImportFlags {
+    /// The set files: NSRL RDS 2.x (text or zip) or RDSv3 (SQLite), VICS JSON,
+    /// CAID, ICSE CSV, HashKeeper, EnCase, hashdeep, md5sum/sha1sum/sha256sum,
+    /// plain lists. Several files are merged into one set.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The index to write (conventionally `.hsx`).
+    #[arg(short, long, value_name = "SET.hsx")]
+    pub output: PathBuf,
+
+    /// The set's name [default: the first input's file stem].
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Expected format; the import fails if the content is something else.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "nsrl", "rdsv3", "vics", "icse", "hashkeeper", "encase", "hashdeep", "md5sum", "plain"])]
+    pub format: String,
+
+    /// What a match means.
+    #[arg(long, value_enum, default_value = "alert")]
+    pub role: RoleArg,
+
+    /// Skip malformed records (counted, the first few listed) instead of failing.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// Flags of `hashset info`.
+#[derive(Debug, Args)]
+pub struct InfoFlags {
+    /// An index written by `hashset import`.
+    pub set: PathBuf,
+}
+
+/// Flags of `hashset lookup`.
+#[derive(Debug, Args)]
+pub struct LookupFlags {
+    /// An index, or any importable set file.
+    pub set: PathBuf,
+    /// Hex digests: 32 digits MD5, 40 SHA-1, 64 SHA-256.
+    #[arg(required = true)]
+    pub digests: Vec<String>,
+}
+
+/// Flags of `hashset export`.
+#[derive(Debug, Args)]
+pub struct ExportFlags {
+    /// An index, or any importable set file.
+    pub set: PathBuf,
+    /// Output format.
+    #[arg(long, value_parser = ["vics", "hashdeep", "md5sum", "plain"])]
+    pub format: String,
+    /// The file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// Flags of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyFlags {
+    /// The case folder written by `scan`.
+    pub case_dir: PathBuf,
+}
+
+/// Flags of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanFlags {
+    /// The mounted evidence tree (a directory; mount it read-only).
+    pub evidence: PathBuf,
+
+    /// The case folder to create. It must be outside the evidence and hold no case yet.
+    #[arg(short, long, value_name = "CASE_DIR")]
+    pub output: PathBuf,
+
+    /// A hash set of alert role, as `PATH` or `NAME=PATH` (name defaults to the
+    /// file stem). Repeatable. Formats: plain digest lists, md5sum/sha1sum/sha256sum
+    /// output, BSD tags, hashdeep. With no set, the report is a hash inventory.
+    #[arg(long = "hashset", value_name = "SET")]
+    pub hashsets: Vec<OsString>,
+
+    /// A hash set of known-good role (e.g. NSRL), as `PATH` or `NAME=PATH`. Repeatable.
+    #[arg(long = "known-good", value_name = "SET")]
+    pub known_good: Vec<OsString>,
+
+    /// Case identifier, recorded in the audit log and summary.
+    #[arg(long)]
+    pub case: Option<String>,
+
+    /// Exhibit identifier, recorded in the audit log and summary.
+    #[arg(long)]
+    pub exhibit: Option<String>,
+
+    /// Examiner name, recorded in the audit log and summary.
+    #[arg(long)]
+    pub examiner: Option<String>,
+
+    /// Threads for walking, reading and hashing (1 to 1024). By default hashing
+    /// uses one per CPU core, and walking and parallel reading four per core, so
+    /// that flash storage has requests queued.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Read policy: `auto` detects the device behind the evidence (probing it when
+    /// the kernel cannot be trusted); `ssd` reads with parallel readers; `hdd` reads
+    /// with one reader in physical order while other threads hash.
+    #[arg(long, value_enum, default_value = "auto", value_name = "POLICY")]
+    pub io: IoArg,
+
+    /// Stop after N alert or conflict rows: exit 1 with a partial case folder
+    /// (marked `stopped`; finish it later with --resume). For an on-scene
+    /// "is there known material here?" check; a full scan is still the report.
+    #[arg(long, value_name = "N")]
+    pub stop_after: Option<u64>,
+
+    /// Also compute SHA-256 for every file (computed anyway when a set needs it).
+    #[arg(long)]
+    pub sha256: bool,
+
+    /// Enter filesystems mounted below EVIDENCE (by default they are listed as skipped).
+    #[arg(long)]
+    pub cross_filesystems: bool,
+
+    /// Read the targets of symbolic links even where that changes the evidence:
+    /// on a mount that is writable and records access times, reading a link's
+    /// target updates the link's access time, so by default targets are not
+    /// read there (the note says so).
+    #[arg(long)]
+    pub read_link_targets: bool,
+
+    /// Finish the interrupted scan in CASE_DIR (same evidence, checked by its
+    /// filesystem's identity; same sets and options): journal rows that agree
+    /// with the evidence and the sets are not read again. --case, --exhibit and
+    /// --examiner are kept from the interrupted scan. On a complete case,
+    /// verifies it and exits with its recorded status.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,151 @@
+//! `report.csv` and `hits.csv`: RFC 4180, UTF-8, CRLF line ends, a header row,
+//! the columns of docs/report.md in their fixed order.
+//!
+//! No cell may start a spreadsheet formula: a cell that would begin with `=`,
+//! `+`, `-`, `@`, tab or carriage return gets a leading `'`. Paths never need it
+//! because they always begin with `/`.
+
+use crate::digest::to_hex;
+use crate::record::{FileTime, Record};
+use std::borrow::Cow;
+
+/// The report columns, in order. Later versions may append columns, never reorder.
+pub const COLUMNS: [&str; 16] = [
+    "path",
+    "kind",
+    "size",
+    "modified",
+    "accessed",
+    "changed",
+    "created",
+    "md5",
+    "sha1",
+    "sha256",
+    "verdict",
+    "hashsets",
+    "category",
+    "note",
+    "type",
+    "type_mismatch",
+];
+
+/// Column positions, for code that reads rows back.
+pub mod col {
+    /// `path`.
+    pub const PATH: usize = 0;
+    /// `kind`.
+    pub const KIND: usize = 1;
+    /// `size`.
+    pub const SIZE: usize = 2;
+    /// `modified`.
+    pub const MODIFIED: usize = 3;
+    /// `changed`.
+    pub const CHANGED: usize = 5;
+    /// `md5`.
+    pub const MD5: usize = 7;
+    /// `sha1`.
+    pub const SHA1: usize = 8;
+    /// `sha256`.
+    pub const SHA256: usize = 9;
+    /// `verdict`.
+    pub const VERDICT: usize = 10;
+    /// `hashsets`.
+    pub const HASHSETS: usize = 11;
+    /// `category`.
+    pub const CATEGORY: usize = 12;
+    /// `note`.
+    pub const NOTE: usize = 13;
+    /// `type`.
+    pub const TYPE: usize = 14;
+    /// `type_mismatch`.
+    pub const TYPE_MISMATCH: usize = 15;
+}
+
+/// Neutralises a cell that a spreadsheet would read as a formula.
+pub fn safe_cell(s: &str) -> Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+fn time(t: Option<FileTime>) -> String {
+    t.map(FileTime::rfc3339).unwrap_or_default()
+}
+
+/// The cells of one row.
+pub fn cells(r: &Record) -> [String; 16] {
+    let (md5, sha1, sha256) = match &r.digests {
+        Some(d) => (
+            to_hex(&d.md5),
+            to_hex(&d.sha1),
+            d.sha256.map(|s| to_hex(&s)).unwrap_or_default(),
+        ),
+        None => Default::default(),
+    };
+    [
+        safe_cell(&r.path).into_owned(),
+        r.kind.as_str().to_string(),
+        r.size.to_string(),
+        time(r.times.modified),
+        time(r.times.accessed),
+        time(r.times.changed),
+        time(r.times.created),
+        md5,
+        sha1,
+        sha256,
+        r.verdict.as_str().to_string(),
+        safe_cell(&r.hashsets).into_owned(),
+        safe_cell(&r.category).into_owned(),
+        safe_cell(&r.note).into_owned(),
+        r.content.map(|c| c.mime()).unwrap_or_default().to_string(),
+        match r.content {
+            Some(c) if c.mismatches(&r.path) => "true",
+            Some(_) => "false",
+            None => "",
+        }
+        .to_string(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Kind, Times, Verdict};
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for bad in ["=1+1", "+x", "-x", "@x", "\tx", "\rx"] {
+            assert!(safe_cell(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(safe_cell("/=x"), "/=x");
+        assert_eq!(safe_cell(""), "");
+    }
+
+    #[test]
+    fn rows_are_quoted_and_crlf_terminated() {
+        let r = Record {
+            path: "/a,\"b\"\nc".into(),
+            kind: Kind::File,
+            size: 3,
+            times: Times::default(),
+            digests: None,
+            verdict: Verdict::Skipped,
+            hashsets: "=evil".into(),
+            category: String::new(),
+            note: "n".into(),
+            content: None,
+            changed: false,
+        };
+        let mut lw = crate::case::journal::LineWriter::default();
+        let mut out = lw.header();
+        out.extend(lw.line(cells(&r)));
+        let out = String::from_utf8(out).unwrap();
+        let mut lines = out.split("\r\n");
+        assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
+        assert_eq!(
+            lines.next().unwrap(),
+            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,n,,"
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! `summary.json`: whether the scan completed, totals, counts per verdict, per
+//! set and per category, and timings.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counts of rows per verdict.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct VerdictCounts {
+    /// `alert` rows.
+    pub alert: u64,
+    /// `conflict` rows.
+    pub conflict: u64,
+    /// `known-good` rows.
+    #[serde(rename = "known-good")]
+    pub known_good: u64,
+    /// `unmatched` rows.
+    pub unmatched: u64,
+    /// `unreadable` rows.
+    pub unreadable: u64,
+    /// `skipped` rows.
+    pub skipped: u64,
+}
+
+impl VerdictCounts {
+    /// Adds one row of `v`.
+    pub fn add(&mut self, v: crate::record::Verdict) {
+        use crate::record::Verdict::*;
+        *match v {
+            Alert => &mut self.alert,
+            Conflict => &mut self.conflict,
+            KnownGood => &mut self.known_good,
+            Unmatched => &mut self.unmatched,
+            Unreadable => &mut self.unreadable,
+            Skipped => &mut self.skipped,
+        } += 1;
+    }
+
+    /// The total number of rows.
+    pub fn total(&self) -> u64 {
+        self.alert
+            + self.conflict
+            + self.known_good
+            + self.unmatched
+            + self.unreadable
+            + self.skipped
+    }
+}
+
+/// Per-set figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetSummary {
+    /// Set name.
+    pub name: String,
+    /// Set role.
+    pub role: &'static str,
+    /// Distinct entries.
+    pub entries: u64,
+    /// Rows this set matched or conflicted with.
+    pub hits: u64,
+}
+
+/// Totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    /// Entries the walk found (every row of a complete scan).
+    pub entries_found: u64,
+    /// Rows written to report.csv.
+    pub rows: u64,
+    /// Regular files hashed to the end.
+    pub files_hashed: u64,
+    /// Bytes hashed (the size of each hashed row; a hard-linked file counts once
+    /// per path).
+    pub bytes_hashed: u64,
+    /// Bytes read from evidence files by this run.
+    pub bytes_read: u64,
+    /// Regular files of zero bytes (never matched against any set).
+    pub empty_files: u64,
+}
+
+/// Timings in seconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Walking the tree (the pre-count).
+    pub walk_seconds: f64,
+    /// Reading and hashing.
+    pub hash_seconds: f64,
+    /// From start to the last report written.
+    pub total_seconds: f64,
+    /// From start to the first alert or conflict row of this run, if any.
+    pub first_hit_seconds: Option<f64>,
+}
+
+/// The content of summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Tool name.
+    pub tool: &'static str,
+    /// Tool version.
+    pub version: &'static str,
+    /// `complete`, `interrupted` or `stopped` (by `--stop-after`).
+    pub status: &'static str,
+    /// True when every entry found has its row.
+    pub complete: bool,
+    /// The `--stop-after` limit of this run, if one was given.
+    pub stop_after: Option<u64>,
+    /// The evidence root.
+    pub evidence: String,
+    /// Case identifier.
+    pub case: Option<String>,
+    /// Exhibit identifier.
+    pub exhibit: Option<String>,
+    /// Examiner.
+    pub examiner: Option<String>,
+    /// Start time, RFC 3339 UTC.
+    pub started: String,
+    /// End time, RFC 3339 UTC.
+    pub finished: String,
+    /// Hashing threads used.
+    pub threads: usize,
+    /// The read policy: `ssd` (parallel readers) or `hdd` (one reader in physical
+    /// order); the audit log says why.
+    pub io: &'static str,
+    /// Whether SHA-256 was computed.
+    pub sha256: bool,
+    /// Totals.
+    pub totals: Totals,
+    /// Rows per verdict.
+    pub verdicts: VerdictCounts,
+    /// Per-set figures, in command-line order.
+    pub hashsets: Vec<SetSummary>,
+    /// Alert and conflict rows per category (`uncategorised` when the entry has none).
+    pub categories: BTreeMap<String, u64>,
+    /// Timings.
+    pub timings: Timings,
+    /// Whether this case folder was finished by `scan --resume`.
+    pub resumed: bool,
+    /// The exit status of the scan.
+    pub exit_status: u8,
+    /// Every warning given during the scan (also in audit.jsonl).
+    pub warnings: Vec<String>,
+}
+
+/// Counts built from report rows, the same way for rows hashed in this run, rows
+/// recovered from a journal and rows read back by `verify`.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Rows per verdict.
+    pub verdicts: VerdictCounts,
+    /// Rows per set, by the set names given to [`Tally::new`].
+    pub per_set: Vec<u64>,
+    /// Alert and conflict rows per category.
+    pub categories: BTreeMap<String, u64>,
+    /// Rows with digests.
+    pub files_hashed: u64,
+    /// Bytes of rows with digests.
+    pub bytes_hashed: u64,
+    /// Hashed files of zero bytes.
+    pub empty_files: u64,
+    /// Rows whose verdict cell could not be read (only in a damaged report).
+    pub bad_rows: u64,
+}
+
+impl Tally {
+    /// An empty tally for sets named `set_names`.
+    pub fn new(set_names: &[String]) -> Tally {
+        Tally {
+            per_set: vec![0; set_names.len()],
+            ..Tally::default()
+        }
+    }
+
+    /// Counts one row given as its cells, in report column order.
+    pub fn add<S: AsRef<str>>(&mut self, cells: &[S], set_names: &[String]) {
+        use crate::output::csv::col;
+        let cell = |i: usize| cells.get(i).map_or("", |c| c.as_ref());
+        let Some(verdict) = crate::record::Verdict::parse(cell(col::VERDICT)) else {
+            self.bad_rows += 1;
+            return;
+        };
+        self.verdicts.add(verdict);
+        if !cell(col::MD5).is_empty() {
+            let size: u64 = cell(col::SIZE).parse().unwrap_or(0);
+            self.files_hashed += 1;
+            self.bytes_hashed += size;
+            if size == 0 {
+                self.empty_files += 1;
+            }
+        }
+        let sets = cell(col::HASHSETS);
+        if !sets.is_empty() {
+            for name in sets.split(';') {
+                if let Some(i) = set_names.iter().position(|n| n == name) {
+                    self.per_set[i] += 1;
+                }
+            }
+        }
+        let category = cell(col::CATEGORY);
+        if verdict.is_hit() && !category.is_empty() {
+            *self.categories.entry(category.to_string()).or_default() += 1;
+        }
+    }
+}
