@@ -2,6 +2,7 @@
 //! is touched or the case folder created: a bad flag or a malformed hash set
 //! never leaves a half-written case folder.
 
+use crate::case::audit::Header;
 use crate::case::journal::JOURNAL;
 use crate::case::lock::CaseLock;
 use crate::error::{Error, Result};
@@ -502,6 +503,40 @@ fn summary_says_complete(path: &Path) -> bool {
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .is_some_and(|v| v["complete"] == json!(true))
+}
+
+impl ScanConfig {
+    /// The audit header for this scan, starting at `started`.
+    pub fn header(&self, started: &str) -> Header {
+        let (host, os, user) = crate::case::audit::host_facts();
+        let dev = std::fs::metadata(&self.evidence)
+            .map(|m| m.dev())
+            .unwrap_or(0);
+        Header {
+            tool: crate::TOOL_NAME,
+            version: crate::TOOL_VERSION,
+            build_commit: env!("HASHSWEEP_COMMIT"),
+            args: self.argv.clone(),
+            host,
+            os,
+            user,
+            started: started.to_string(),
+            evidence: self.evidence.clone(),
+            evidence_identity: self.evidence_identity.clone(),
+            evidence_device: format!("{}:{}", libc::major(dev), libc::minor(dev)),
+            evidence_mount: crate::evidence::fs::mounts::find(&self.evidence),
+            case: self.case.clone(),
+            exhibit: self.exhibit.clone(),
+            examiner: self.examiner.clone(),
+            hashsets: self
+                .matcher
+                .sets()
+                .iter()
+                .map(|s| s.info().clone())
+                .collect(),
+            identity: self.identity(),
+        }
+    }
 }
 
 #[cfg(test)]

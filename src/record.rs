@@ -113,6 +113,11 @@ impl Verdict {
     }
 }
 
+/// The current time, RFC 3339 UTC.
+pub fn now() -> String {
+    FileTime::from_system(std::time::SystemTime::now()).rfc3339()
+}
+
 /// A file time: seconds and nanoseconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FileTime {

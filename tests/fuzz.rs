@@ -11,7 +11,8 @@
 
 mod util;
 
-use hashsweep::hashset::{self, encase, HashSetLookup, Role};
+use hashsweep::hashset::formats::encase;
+use hashsweep::hashset::{self, HashSetLookup, Role};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;

@@ -5,8 +5,9 @@
 mod util;
 
 use hashsweep::hashset::category::Category;
+use hashsweep::hashset::formats::encase;
 use hashsweep::hashset::index::IndexSet;
-use hashsweep::hashset::{encase, Algo, HashSetLookup, SetEntry};
+use hashsweep::hashset::{Algo, HashSetLookup, SetEntry};
 use std::ffi::OsStr;
 use std::path::Path;
 use util::*;

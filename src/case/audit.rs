@@ -2,22 +2,16 @@
 //! each unreadable entry, the end with totals). Each line is flushed as written,
 //! so the log survives a crash up to its last event.
 
-use crate::config::ScanConfig;
 use crate::error::{Error, Result};
 use crate::evidence::fs::mounts::MountFacts;
 use crate::hashset::SetInfo;
-use crate::record::FileTime;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// The current time, RFC 3339 UTC.
-pub fn now() -> String {
-    FileTime::from_system(std::time::SystemTime::now()).rfc3339()
-}
+pub use crate::record::now;
 
 /// Writes a case file through `fill` into a temporary file beside `path`, syncs it
 /// and renames it into place, so `path` is either absent, old or complete.
@@ -77,42 +71,8 @@ pub struct Header {
     pub examiner: Option<String>,
     /// Every hash set, with role, format, counts and source SHA-256.
     pub hashsets: Vec<SetInfo>,
-    /// What a `--resume` must match (see [`ScanConfig::identity`]).
+    /// What a `--resume` must match (see `ScanConfig::identity`).
     pub identity: Value,
-}
-
-impl Header {
-    /// The header for the scan `cfg`, starting at `started`.
-    pub fn new(cfg: &ScanConfig, started: &str) -> Header {
-        let (host, os, user) = host_facts();
-        let dev = std::fs::metadata(&cfg.evidence)
-            .map(|m| m.dev())
-            .unwrap_or(0);
-        Header {
-            tool: crate::TOOL_NAME,
-            version: crate::TOOL_VERSION,
-            build_commit: env!("HASHSWEEP_COMMIT"),
-            args: cfg.argv.clone(),
-            host,
-            os,
-            user,
-            started: started.to_string(),
-            evidence: cfg.evidence.clone(),
-            evidence_identity: cfg.evidence_identity.clone(),
-            evidence_device: format!("{}:{}", libc::major(dev), libc::minor(dev)),
-            evidence_mount: crate::evidence::fs::mounts::find(&cfg.evidence),
-            case: cfg.case.clone(),
-            exhibit: cfg.exhibit.clone(),
-            examiner: cfg.examiner.clone(),
-            hashsets: cfg
-                .matcher
-                .sets()
-                .iter()
-                .map(|s| s.info().clone())
-                .collect(),
-            identity: cfg.identity(),
-        }
-    }
 }
 
 /// The `started` time in the header of an existing audit log.

@@ -6,7 +6,7 @@
 //! report is byte-identical to an uninterrupted one. The journal is removed once
 //! the case folder is complete.
 
-use crate::output::csv::COLUMNS;
+use crate::output::csv::{LineWriter, COLUMNS};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -28,39 +28,6 @@ pub struct Row {
     pub hit: bool,
     /// The CSV line.
     pub line: Vec<u8>,
-}
-
-/// Serialises cells into CSV lines exactly as the report does.
-pub struct LineWriter {
-    builder: csv::WriterBuilder,
-}
-
-impl Default for LineWriter {
-    fn default() -> Self {
-        let mut builder = csv::WriterBuilder::new();
-        builder
-            .terminator(csv::Terminator::CRLF)
-            .buffer_capacity(1024);
-        LineWriter { builder }
-    }
-}
-
-impl LineWriter {
-    /// The CSV bytes of one line holding `cells`.
-    pub fn line<I, T>(&mut self, cells: I) -> Vec<u8>
-    where
-        I: IntoIterator<Item = T>,
-        T: AsRef<[u8]>,
-    {
-        let mut w = self.builder.from_writer(Vec::with_capacity(256));
-        w.write_record(cells).expect("writing to memory");
-        w.into_inner().expect("writing to memory")
-    }
-
-    /// The header line.
-    pub fn header(&mut self) -> Vec<u8> {
-        self.line(COLUMNS)
-    }
 }
 
 /// The open journal.

@@ -1,7 +1,7 @@
 //! Plumbing shared by the importers: numbered lines from a stream, the sink that
 //! receives records and bad-record reports, and a reader that hashes what it reads.
 
-use crate::hashset::{ParseError, SetEntry};
+use crate::hashset::{Algo, ParseError, SetEntry};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, Read, Write};
@@ -71,8 +71,8 @@ pub fn parse_size(field: &[u8], line: u64) -> Result<u64, ParseError> {
 }
 
 /// A hex digest in a column named for `algo`: the right length, hex only.
-pub fn column_digest(field: &[u8], algo: crate::hashset::Algo) -> Result<Vec<u8>, String> {
-    let (found, digest) = crate::hashset::digest_list::digest_token(field)?;
+pub fn column_digest(field: &[u8], algo: Algo) -> Result<Vec<u8>, String> {
+    let (found, digest) = digest_token(field)?;
     if found != algo {
         return Err(format!(
             "the {} column holds {} hex digits",
@@ -98,6 +98,21 @@ fn line_too_long(line: u64) -> ParseError {
             MAX_LINE >> 20
         ),
     )
+}
+
+/// Checks and decodes a hex digest token.
+pub fn digest_token(token: &[u8]) -> Result<(Algo, Vec<u8>), String> {
+    let shown = String::from_utf8_lossy(&token[..token.len().min(80)]).into_owned();
+    if !token.iter().all(u8::is_ascii_hexdigit) {
+        return Err(format!("`{shown}` is not a hex digest"));
+    }
+    let algo = Algo::from_hex_len(token.len()).ok_or_else(|| {
+        format!(
+            "digest has {} hex digits; expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256)",
+            token.len()
+        )
+    })?;
+    Ok((algo, crate::digest::from_hex(token).expect("checked hex")))
 }
 
 /// Numbered lines of a stream. A line ends at LF, CRLF or a lone CR (old Mac

@@ -108,6 +108,39 @@ pub fn cells(r: &Record) -> [String; 16] {
     ]
 }
 
+/// Serialises cells into CSV lines exactly as the report does.
+pub struct LineWriter {
+    builder: csv::WriterBuilder,
+}
+
+impl Default for LineWriter {
+    fn default() -> Self {
+        let mut builder = csv::WriterBuilder::new();
+        builder
+            .terminator(csv::Terminator::CRLF)
+            .buffer_capacity(1024);
+        LineWriter { builder }
+    }
+}
+
+impl LineWriter {
+    /// The CSV bytes of one line holding `cells`.
+    pub fn line<I, T>(&mut self, cells: I) -> Vec<u8>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let mut w = self.builder.from_writer(Vec::with_capacity(256));
+        w.write_record(cells).expect("writing to memory");
+        w.into_inner().expect("writing to memory")
+    }
+
+    /// The header line.
+    pub fn header(&mut self) -> Vec<u8> {
+        self.line(COLUMNS)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,7 +170,7 @@ mod tests {
             content: None,
             changed: false,
         };
-        let mut lw = crate::case::journal::LineWriter::default();
+        let mut lw = LineWriter::default();
         let mut out = lw.header();
         out.extend(lw.line(cells(&r)));
         let out = String::from_utf8(out).unwrap();

@@ -20,8 +20,8 @@
 use crate::evidence::fs::atime::AccessTimes;
 pub mod plan;
 
-use crate::case::audit::{self, Audit, Header};
-use crate::case::journal::{self, Journal, LineWriter, Row, JOURNAL};
+use crate::case::audit::{self, Audit};
+use crate::case::journal::{self, Journal, Row, JOURNAL};
 use crate::config::ScanConfig;
 use crate::digest::content::{self, ContentType};
 use crate::digest::{self, FileHasher, Halt, ReadEnd, ReadFailure, Update};
@@ -32,6 +32,7 @@ use crate::evidence::fs::walk::{self, Found, Part, Status, WalkOptions};
 use crate::failpoint;
 use crate::hashset::ContentCheck;
 use crate::matcher::{Matcher, Scratch};
+use crate::output::csv::LineWriter;
 use crate::output::csv::{cells, col};
 use crate::output::summary::{SetSummary, Summary, Tally, Timings, Totals};
 use crate::output::{AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
@@ -860,7 +861,7 @@ fn create_case(cfg: &ScanConfig, set_names: &[String]) -> Result<Case> {
     let dir = &cfg.output;
     std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
     let started = audit::now();
-    let header = Header::new(cfg, &started);
+    let header = cfg.header(&started);
     let audit = Audit::create(&dir.join(AUDIT), &header)?;
     let jpath = dir.join(JOURNAL);
     let journal = Journal::open(&jpath, 0).map_err(|e| Error::output(&jpath, e))?;

@@ -7,8 +7,7 @@
 //! Without one, the type comes from the length: 32 hex digits MD5, 40 SHA-1,
 //! 64 SHA-256. Names are not kept, so they may hold any bytes.
 
-use crate::digest::from_hex;
-use crate::hashset::input::{Lines, Sink};
+use crate::hashset::input::{digest_token, Lines, Sink};
 use crate::hashset::{Algo, ParseError, SetEntry};
 use std::io::BufRead;
 
@@ -70,21 +69,6 @@ struct Line {
     digest: Vec<u8>,
     size: Option<u64>,
     form: &'static str,
-}
-
-/// Checks and decodes a hex digest token.
-pub(crate) fn digest_token(token: &[u8]) -> Result<(Algo, Vec<u8>), String> {
-    let shown = String::from_utf8_lossy(&token[..token.len().min(80)]).into_owned();
-    if !token.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!("`{shown}` is not a hex digest"));
-    }
-    let algo = Algo::from_hex_len(token.len()).ok_or_else(|| {
-        format!(
-            "digest has {} hex digits; expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256)",
-            token.len()
-        )
-    })?;
-    Ok((algo, from_hex(token).expect("checked hex")))
 }
 
 fn parse_line(line: &[u8]) -> Result<Line, String> {

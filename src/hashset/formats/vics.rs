@@ -11,7 +11,7 @@
 //! for 1.x, Default and US; CAID integers for UK; others kept as `VICS:<n>`.
 
 use crate::hashset::category::Category;
-use crate::hashset::digest_list::digest_token;
+use crate::hashset::input::digest_token;
 use crate::hashset::input::Sink;
 use crate::hashset::{Algo, ParseError, SetEntry};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
