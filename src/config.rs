@@ -6,8 +6,8 @@ use crate::case::audit::Header;
 use crate::case::journal::JOURNAL;
 use crate::case::lock::CaseLock;
 use crate::error::{Error, Result};
-use crate::evidence::fs::device::IoChoice;
 use crate::evidence::fs::identity::EvidenceIdentity;
+use crate::evidence::io::IoChoice;
 use crate::hashset::{self, HashSetLookup, Role};
 use crate::matcher::Matcher;
 use crate::output::{AUDIT, CASE_FILES, MANIFEST, SUMMARY};
@@ -125,6 +125,12 @@ pub struct ScanArgs {
     pub resume: bool,
     /// Read symbolic links' targets even where that updates their access time.
     pub read_link_targets: bool,
+    /// Write `report.jsonl`.
+    pub jsonl: bool,
+    /// Write `report.dfxml`.
+    pub dfxml: bool,
+    /// Write each row to stdout as a JSON line as it is found.
+    pub stream: bool,
 }
 
 /// A validated scan.
@@ -170,6 +176,12 @@ pub struct ScanConfig {
     pub evidence_identity: EvidenceIdentity,
     /// The case folder, locked for this scan.
     pub case_dir: CaseLock,
+    /// Write `report.jsonl`.
+    pub jsonl: bool,
+    /// Write `report.dfxml`.
+    pub dfxml: bool,
+    /// Write each row to stdout as a JSON line as it is found.
+    pub stream: bool,
 }
 
 /// The most threads `--threads` accepts: more only costs memory and time.
@@ -370,6 +382,9 @@ impl ScanConfig {
             read_link_targets: args.read_link_targets,
             evidence_identity,
             case_dir,
+            jsonl: args.jsonl,
+            dfxml: args.dfxml,
+            stream: args.stream,
         };
         let checked = if cfg.resume {
             cfg.check_resume()
@@ -383,6 +398,17 @@ impl ScanConfig {
                 Err(e)
             }
         }
+    }
+
+    /// Case files written besides the four always there.
+    pub fn outputs(&self) -> Vec<&'static str> {
+        [
+            (self.jsonl, crate::output::REPORT_JSONL),
+            (self.dfxml, crate::output::REPORT_DFXML),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
     }
 
     /// A new scan: the folder must hold no case.

@@ -23,6 +23,7 @@ pub mod pathfmt;
 pub mod progress;
 pub mod record;
 pub mod scan;
+pub mod time;
 
 /// The tool's name as written into every report.
 pub const TOOL_NAME: &str = "hashsweep";

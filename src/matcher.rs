@@ -10,9 +10,9 @@
 //! order the sets were given.
 
 use crate::digest::{to_hex, Digests};
-use crate::hashset::category::{UNCATEGORISED, UNCATEGORISED_SEVERITY};
+use crate::hashset::category::UNCATEGORISED_SEVERITY;
 use crate::hashset::{Algo, HashSetLookup, Role, SetEntry};
-use crate::record::Verdict;
+use crate::record::{HitCategory, Note, Verdict};
 
 /// Buffers a worker reuses from one file to the next.
 #[derive(Debug, Default)]
@@ -31,24 +31,22 @@ pub struct Matcher {
 pub struct Judgement {
     /// The verdict.
     pub verdict: Verdict,
-    /// Names of the sets that matched or conflicted, `;`-separated.
-    pub hashsets: String,
-    /// The most severe category among matching alert entries.
-    pub category: String,
-    /// For alerts, which digests matched; for conflicts, what contradicts.
-    pub note: String,
-    /// Indexes of the sets that matched or conflicted.
-    pub sets: Vec<usize>,
+    /// The sets that matched or conflicted, by position, in order.
+    pub sets: Vec<u16>,
+    /// For a hit, the most severe category among matching alert entries.
+    pub category: Option<HitCategory>,
+    /// For alerts, which digests matched; for conflicts, what contradicts; for
+    /// known-good sets' malicious entries, which sets.
+    pub notes: Vec<Note>,
 }
 
 impl Judgement {
     fn unmatched() -> Judgement {
         Judgement {
             verdict: Verdict::Unmatched,
-            hashsets: String::new(),
-            category: String::new(),
-            note: String::new(),
             sets: Vec::new(),
+            category: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -97,12 +95,11 @@ impl Matcher {
             return Judgement::unmatched();
         }
         let mut j = Judgement::unmatched();
-        let mut names: Vec<&str> = Vec::new();
         let (mut alert, mut known, mut conflict) = (false, false, false);
         let mut severity = u16::MAX;
-        let mut matched_on: Vec<&str> = Vec::new();
+        let mut matched_on: u8 = 0;
         let mut conflicts: Vec<String> = Vec::new();
-        let mut malicious_known: Vec<&str> = Vec::new();
+        let mut malicious_known: Vec<String> = Vec::new();
         let mut query_buf: [(Algo, &[u8]); 3] = [(Algo::Md5, &[]); 3];
         let mut nq = 0;
         for a in ALGOS {
@@ -170,7 +167,7 @@ impl Matcher {
                 let non_pertinent = e.category.is_some_and(|c| c.is_non_pertinent());
                 let malicious = e.category.is_some_and(|c| c.is_malicious());
                 if malicious && info.role == Role::KnownGood {
-                    malicious_known.push(info.name.as_str());
+                    malicious_known.push(info.name.clone());
                     continue;
                 }
                 let role = if non_pertinent {
@@ -184,25 +181,26 @@ impl Matcher {
                         let s = e.category.map_or(UNCATEGORISED_SEVERITY, |c| c.severity());
                         if s < severity {
                             severity = s;
-                            j.category = e
-                                .category
-                                .map_or_else(|| UNCATEGORISED.to_string(), |c| c.notation());
+                            j.category = Some(
+                                e.category
+                                    .map_or(HitCategory::Uncategorised, HitCategory::Of),
+                            );
                         }
                         for a in agree {
-                            if !matched_on.contains(&a.name()) {
-                                matched_on.push(a.name());
-                            }
+                            matched_on |= match a {
+                                Algo::Md5 => 1,
+                                Algo::Sha1 => 2,
+                                Algo::Sha256 => 4,
+                            };
                         }
                     }
                     Role::KnownGood => known = true,
                 }
             }
             if set_matched {
-                names.push(&info.name);
-                j.sets.push(i);
+                j.sets.push(i as u16);
             }
         }
-        j.hashsets = names.join(";");
         j.verdict = if conflict {
             Verdict::Conflict
         } else if alert {
@@ -212,28 +210,19 @@ impl Matcher {
         } else {
             Verdict::Unmatched
         };
-        j.note = match j.verdict {
-            Verdict::Conflict => format!("conflict: {}", conflicts.join("; ")),
-            Verdict::Alert => {
-                matched_on.sort_by_key(|n| ALGOS.iter().position(|a| a.name() == *n));
-                format!("matched on {}", matched_on.join("+"))
-            }
-            _ => String::new(),
-        };
+        match j.verdict {
+            Verdict::Conflict => j.notes.push(Note::Conflict { details: conflicts }),
+            Verdict::Alert => j.notes.push(Note::Matched { on: matched_on }),
+            _ => {}
+        }
         if !malicious_known.is_empty() {
             malicious_known.dedup();
-            let m = format!(
-                "matched software that {} marks as malicious (NSRL SpecialCode M): not treated as known-good",
-                malicious_known.join(", ")
-            );
-            j.note = if j.note.is_empty() {
-                m
-            } else {
-                format!("{}; {m}", j.note)
-            };
+            j.notes.push(Note::MaliciousKnown {
+                sets: malicious_known,
+            });
         }
-        if j.verdict != Verdict::Alert && j.verdict != Verdict::Conflict {
-            j.category.clear();
+        if !j.verdict.is_hit() {
+            j.category = None;
         }
         j
     }
@@ -259,6 +248,21 @@ mod tests {
 
     fn judge(m: &Matcher, data: &[u8]) -> Judgement {
         m.judge(&digests(data), data.len() as u64, &mut Scratch::default())
+    }
+
+    /// The `hashsets` and `category` cells and the notes, as the report writes them.
+    fn cells(m: &Matcher, j: &Judgement) -> (String, String, String) {
+        let names: Vec<&str> = j
+            .sets
+            .iter()
+            .map(|&i| m.sets()[i as usize].info().name.as_str())
+            .collect();
+        let notes: Vec<String> = j.notes.iter().map(ToString::to_string).collect();
+        (
+            names.join(";"),
+            j.category.map(|c| c.notation()).unwrap_or_default(),
+            notes.join("; "),
+        )
     }
 
     #[test]
@@ -295,9 +299,14 @@ mod tests {
         ]);
         let j = judge(&m, b"abc");
         assert_eq!(j.verdict, Verdict::Alert);
-        assert_eq!(j.hashsets, "nsrl;vic;other");
-        assert_eq!(j.category, "US:1");
-        assert_eq!(j.note, "matched on md5+sha1");
+        assert_eq!(
+            cells(&m, &j),
+            (
+                "nsrl;vic;other".into(),
+                "US:1".into(),
+                "matched on md5+sha1".into()
+            )
+        );
         assert_eq!(judge(&m, b"abd").verdict, Verdict::Unmatched);
     }
 
@@ -313,9 +322,10 @@ mod tests {
             }],
         )]);
         let j = judge(&kg, b"abc");
+        assert_eq!(j.verdict, Verdict::KnownGood);
         assert_eq!(
-            (j.verdict, j.hashsets.as_str(), j.note.as_str()),
-            (Verdict::KnownGood, "nsrl", "")
+            cells(&kg, &j),
+            ("nsrl".into(), String::new(), String::new())
         );
         let al = Matcher::new(vec![set(
             "list",
@@ -326,8 +336,9 @@ mod tests {
             }],
         )]);
         let j = judge(&al, b"abc");
+        let (_, category, note) = cells(&al, &j);
         assert_eq!(
-            (j.category.as_str(), j.note.as_str()),
+            (category.as_str(), note.as_str()),
             ("uncategorised", "matched on md5")
         );
     }
@@ -342,11 +353,9 @@ mod tests {
         };
         let m = Matcher::new(vec![set("nsrl", Role::KnownGood, vec![entry])]);
         let j = judge(&m, b"abc");
-        assert_eq!(
-            (j.verdict, j.hashsets.as_str()),
-            (Verdict::Unmatched, "nsrl")
-        );
-        assert!(j.note.contains("marks as malicious"), "{}", j.note);
+        let (sets, _, note) = cells(&m, &j);
+        assert_eq!((j.verdict, sets.as_str()), (Verdict::Unmatched, "nsrl"));
+        assert!(note.contains("marks as malicious"), "{note}");
     }
 
     #[test]
@@ -363,11 +372,10 @@ mod tests {
         )]);
         let j = judge(&m, b"abc");
         assert_eq!(j.verdict, Verdict::Conflict);
+        let note = cells(&m, &j).2;
         assert!(
-            j.note
-                .contains("set vic: entry matching md5 says sha1 0909"),
-            "{}",
-            j.note
+            note.contains("set vic: entry matching md5 says sha1 0909"),
+            "{note}"
         );
         let m = Matcher::new(vec![set(
             "hd",
@@ -380,7 +388,8 @@ mod tests {
         )]);
         let j = judge(&m, b"abc");
         assert_eq!(j.verdict, Verdict::Conflict);
-        assert!(j.note.contains("size 4 (file has 3)"), "{}", j.note);
+        let note = cells(&m, &j).2;
+        assert!(note.contains("size 4 (file has 3)"), "{note}");
     }
 
     #[test]

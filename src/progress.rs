@@ -1,7 +1,7 @@
 //! What the core tells whoever is watching a scan. The library only counts; the
 //! binary decides how (and whether) to draw it.
 
-use crate::record::Record;
+use crate::output::csv::Cells;
 
 /// Receives progress from a running scan. Called from many threads at once, so
 /// implementations must be cheap and thread-safe. Every method has a no-op default.
@@ -21,9 +21,9 @@ pub trait Progress: Sync {
     fn found_more(&self, _files: u64, _bytes: u64) {}
     /// One entry has been handled; `bytes` of it were read.
     fn file_done(&self, _bytes: u64) {}
-    /// An alert or conflict was found. Called from the single report writer, in
-    /// the order hits are written to `hits.csv`.
-    fn hit(&self, _record: &Record) {}
+    /// An alert or conflict was found, given as its report cells. Called from
+    /// the single report writer, in the order hits are written to `hits.csv`.
+    fn hit(&self, _cells: &Cells) {}
     /// The scan has stopped hashing (finished or interrupted); reports are being written.
     fn finishing(&self) {}
 }

@@ -1,10 +1,17 @@
-//! The per-file record: one row of `report.csv`, whether the file was hashed,
-//! skipped or could not be read.
+//! The per-file record: one row of the report, whether the file was hashed,
+//! skipped or could not be read. It stays data (verdict, set numbers, category,
+//! notes) until an output renders it; the journal keeps it as JSON.
 
 use crate::digest::Digests;
+use crate::hashset::Category;
+use crate::time::Times;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
 
 /// What kind of directory entry a row describes (the `kind` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A regular file.
     File,
@@ -63,7 +70,8 @@ impl Kind {
 }
 
 /// The judgement on one row (the `verdict` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Matched a set of alert role.
     Alert,
@@ -113,84 +121,242 @@ impl Verdict {
     }
 }
 
-/// The current time, RFC 3339 UTC.
-pub fn now() -> String {
-    FileTime::from_system(std::time::SystemTime::now()).rfc3339()
+/// The category of a hit: the most severe of its matching alert entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HitCategory {
+    /// As the entry gives it.
+    Of(Category),
+    /// The entry gives none (`uncategorised`).
+    Uncategorised,
 }
 
-/// A file time: seconds and nanoseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileTime {
-    /// Whole seconds since 1970-01-01T00:00:00Z (negative before).
-    pub secs: i64,
-    /// Nanoseconds, 0..1_000_000_000.
-    pub nanos: u32,
+impl HitCategory {
+    /// The `category` column value.
+    pub fn notation(self) -> String {
+        match self {
+            HitCategory::Of(c) => c.notation(),
+            HitCategory::Uncategorised => crate::hashset::category::UNCATEGORISED.to_string(),
+        }
+    }
 }
 
-impl FileTime {
-    /// Converts from a `SystemTime`, including times before the epoch.
-    pub fn from_system(t: std::time::SystemTime) -> FileTime {
-        match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => FileTime {
-                secs: d.as_secs() as i64,
-                nanos: d.subsec_nanos(),
-            },
-            Err(e) => {
-                let d = e.duration();
-                let (mut secs, mut nanos) = (-(d.as_secs() as i64), d.subsec_nanos());
-                if nanos > 0 {
-                    secs -= 1;
-                    nanos = 1_000_000_000 - nanos;
-                }
-                FileTime { secs, nanos }
+/// Digests of a match, as a bit set: 1 MD5, 2 SHA-1, 4 SHA-256.
+pub type MatchedOn = u8;
+
+/// One remark of a row, in the order the notes column lists them. The text of
+/// each is its `Display`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "kebab-case")]
+pub enum Note {
+    /// An alert, and the digests it matched on.
+    Matched {
+        /// The digests, as a bit set.
+        on: MatchedOn,
+    },
+    /// A set entry matches one digest but contradicts another.
+    Conflict {
+        /// What each conflicting entry says.
+        details: Vec<String>,
+    },
+    /// Matched entries marked malicious in known-good sets.
+    MaliciousKnown {
+        /// The sets.
+        sets: Vec<String>,
+    },
+    /// A directory on another filesystem, not entered.
+    MountPoint {
+        /// Device major number.
+        major: u32,
+        /// Device minor number.
+        minor: u32,
+    },
+    /// A symbolic link whose target was not read (it would change the evidence).
+    LinkTargetNotRead,
+    /// A symbolic link and its target (escaped as report paths).
+    Symlink {
+        /// The target.
+        target: String,
+    },
+    /// A symbolic link whose target could not be read.
+    SymlinkUnreadable {
+        /// The error.
+        error: String,
+    },
+    /// A named pipe.
+    Fifo,
+    /// A socket.
+    Socket,
+    /// A device node.
+    Device {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// Another type of entry.
+    UnknownType,
+    /// A directory that could not be listed.
+    CannotList {
+        /// The error.
+        error: String,
+    },
+    /// A directory whose listing stopped part-way.
+    ListingStopped {
+        /// The error.
+        error: String,
+    },
+    /// An entry `lstat` failed on.
+    CannotStat {
+        /// The error.
+        error: String,
+    },
+    /// A file replaced by a symbolic link between the listing and the read.
+    BecameSymlink,
+    /// A file gone between the listing and the read.
+    Vanished {
+        /// The error.
+        error: String,
+    },
+    /// A file that could not be opened.
+    CannotOpen {
+        /// The error.
+        error: String,
+    },
+    /// An open file `fstat` failed on.
+    CannotStatOpen {
+        /// The error.
+        error: String,
+    },
+    /// A file that became another kind of entry after the listing.
+    Became {
+        /// What it became.
+        kind: Kind,
+    },
+    /// A file replaced (another inode) between the listing and the read.
+    Replaced,
+    /// A read that failed part-way.
+    ReadError {
+        /// Bytes read before the failure.
+        offset: u64,
+        /// The error.
+        error: String,
+    },
+    /// A file that returned far more than its size at open.
+    Overran {
+        /// Its size at open (the bytes hashed).
+        at_open: u64,
+        /// Bytes it had returned when reading stopped.
+        fed: u64,
+    },
+    /// A file that changed while it was read.
+    Changed {
+        /// Size at open.
+        at_open: u64,
+        /// Bytes read.
+        read: u64,
+        /// Size after the read.
+        now: u64,
+        /// Modification time after the read.
+        modified: String,
+    },
+    /// Another path of a hard-linked file, read once as `to`.
+    HardLink {
+        /// The path read.
+        to: String,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Matched { on } => {
+                let names: Vec<&str> = [(1, "md5"), (2, "sha1"), (4, "sha256")]
+                    .iter()
+                    .filter(|(bit, _)| on & bit != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                write!(f, "matched on {}", names.join("+"))
             }
-        }
-    }
-
-    /// RFC 3339 in UTC with nine fractional digits, e.g. `2024-05-01T12:00:00.000000000Z`.
-    /// Times outside the years -9999..=9999 are written as seconds since the epoch.
-    pub fn rfc3339(self) -> String {
-        match jiff::Timestamp::new(self.secs, self.nanos as i32) {
-            Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S.%NZ").to_string(),
-            Err(_) => format!("@{}.{:09}", self.secs, self.nanos),
+            Note::Conflict { details } => write!(f, "conflict: {}", details.join("; ")),
+            Note::MaliciousKnown { sets } => write!(
+                f,
+                "matched software that {} marks as malicious (NSRL SpecialCode M): not treated as known-good",
+                sets.join(", ")
+            ),
+            Note::MountPoint { major, minor } => write!(
+                f,
+                "mount point of another filesystem (device {major}:{minor}); not entered (use --cross-filesystems)"
+            ),
+            Note::LinkTargetNotRead => f.write_str(
+                "symbolic link; target not read: the evidence is mounted read-write and records access times, and reading a link's target would update its access time (--read-link-targets reads it anyway); not followed",
+            ),
+            Note::Symlink { target } => write!(f, "symbolic link to {target}; not followed"),
+            Note::SymlinkUnreadable { error } => {
+                write!(f, "symbolic link, target unreadable ({error}); not followed")
+            }
+            Note::Fifo => f.write_str("named pipe (FIFO); never opened"),
+            Note::Socket => f.write_str("socket; never opened"),
+            Note::Device { major, minor } => write!(f, "device node {major}:{minor}; never opened"),
+            Note::UnknownType => f.write_str("unknown file type; never opened"),
+            Note::CannotList { error } => write!(f, "cannot list directory: {error}"),
+            Note::ListingStopped { error } => {
+                write!(f, "directory listing stopped part-way: {error}")
+            }
+            Note::CannotStat { error } => write!(f, "cannot stat: {error}"),
+            Note::BecameSymlink => {
+                f.write_str("replaced by a symbolic link after the walk; not followed")
+            }
+            Note::Vanished { error } => write!(f, "vanished between the walk and the read: {error}"),
+            Note::CannotOpen { error } => write!(f, "cannot open: {error}"),
+            Note::CannotStatOpen { error } => write!(f, "cannot stat the open file: {error}"),
+            Note::Became { kind } => write!(f, "became a {} after the walk; not read", kind.as_str()),
+            Note::Replaced => {
+                f.write_str("replaced after the walk (another inode); the file read is reported")
+            }
+            Note::ReadError { offset, error } => {
+                write!(f, "read error at byte offset {offset}: {error}")
+            }
+            Note::Overran { at_open, fed } => write!(
+                f,
+                "returned more bytes than its size at open ({at_open} bytes) and was still going after {fed} bytes: a file that does not end, reading stopped; the digests are of the first {at_open} bytes"
+            ),
+            Note::Changed {
+                at_open,
+                read,
+                now,
+                modified,
+            } => write!(
+                f,
+                "changed while being read: {at_open} bytes at open, {read} bytes read, size now {now}, modified {modified}; the digests are of the bytes read"
+            ),
+            Note::HardLink { to } => write!(f, "hard link to {to}: read once, as that path"),
         }
     }
 }
 
-/// The four file times; `None` where the filesystem does not record one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Times {
-    /// Last content modification (mtime).
-    pub modified: Option<FileTime>,
-    /// Last access (atime).
-    pub accessed: Option<FileTime>,
-    /// Last inode change (ctime).
-    pub changed: Option<FileTime>,
-    /// Creation (birth) time, where the filesystem and OS provide it.
-    pub created: Option<FileTime>,
+impl Note {
+    /// Whether the note is the matcher's (recomputed from the digests on resume).
+    pub fn is_judgement(&self) -> bool {
+        matches!(
+            self,
+            Note::Matched { .. } | Note::Conflict { .. } | Note::MaliciousKnown { .. }
+        )
+    }
 }
 
-impl Times {
-    /// Reads the times from `lstat`/`statx` metadata.
-    pub fn from_metadata(meta: &std::fs::Metadata) -> Times {
-        use std::os::unix::fs::MetadataExt;
-        let changed = (0..1_000_000_000)
-            .contains(&meta.ctime_nsec())
-            .then(|| FileTime {
-                secs: meta.ctime(),
-                nanos: meta.ctime_nsec() as u32,
-            });
-        Times {
-            modified: meta.modified().ok().map(FileTime::from_system),
-            accessed: meta.accessed().ok().map(FileTime::from_system),
-            changed,
-            created: meta.created().ok().map(FileTime::from_system),
-        }
-    }
+/// The content type of a row: the MIME type from the file's first bytes, and
+/// whether the name's extension disagrees with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    /// e.g. `image/jpeg`.
+    pub mime: Cow<'static, str>,
+    /// The extension is not one the type goes by.
+    pub mismatch: bool,
 }
 
 /// One row of the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// Path relative to the evidence root, always starting with `/`, escaped as
     /// described in [`crate::pathfmt`].
@@ -205,15 +371,48 @@ pub struct Record {
     pub digests: Option<Digests>,
     /// The judgement.
     pub verdict: Verdict,
-    /// Names of the matching sets, `;`-separated.
-    pub hashsets: String,
-    /// The most severe matching category, in the documented notation.
-    pub category: String,
-    /// Why the row is `unreadable`, `skipped` or `conflict`, or how a hit matched.
-    pub note: String,
+    /// The sets that matched or conflicted, by their position on the command line.
+    pub sets: Vec<u16>,
+    /// For a hit, its most severe category.
+    pub category: Option<HitCategory>,
+    /// Why the row is `unreadable`, `skipped` or `conflict`, how a hit matched,
+    /// and what happened while it was read.
+    pub notes: Vec<Note>,
     /// The content type detected from the file's first bytes, if any.
-    pub content: Option<crate::digest::content::ContentType>,
-    /// The file changed (or was replaced) while it was read; the note says how.
+    pub content: Option<Content>,
+    /// The file changed (or was replaced) while it was read; a note says how.
     /// Not a column: it makes the report writer log an audit event.
+    #[serde(skip)]
     pub changed: bool,
+}
+
+impl Record {
+    /// A row for `path` with nothing known but its kind.
+    pub fn new(path: String, kind: Kind) -> Record {
+        Record {
+            path,
+            kind,
+            size: 0,
+            times: Times::default(),
+            digests: None,
+            verdict: Verdict::Skipped,
+            sets: Vec::new(),
+            category: None,
+            notes: Vec::new(),
+            content: None,
+            changed: false,
+        }
+    }
+
+    /// The notes, as the `note` column writes them.
+    pub fn note_text(&self) -> String {
+        let mut out = String::new();
+        for (i, n) in self.notes.iter().enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(&n.to_string());
+        }
+        out
+    }
 }

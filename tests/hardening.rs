@@ -410,26 +410,22 @@ fn lone_cr_lists_match_every_line() {
     assert_eq!(s.summary()["hashsets"][0]["entries"], 3);
 }
 
-/// Reads a journal's rows (no header).
-fn journal_rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(path)
+/// Reads a journal's rows (JSON lines).
+fn journal_rows(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
         .unwrap()
-        .records()
-        .map(Result::unwrap)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
-fn write_journal(path: &Path, rows: &[csv::StringRecord]) {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_path(path)
-        .unwrap();
+fn write_journal(path: &Path, rows: &[serde_json::Value]) {
+    let mut text = String::new();
     for r in rows {
-        w.write_record(r).unwrap();
+        text.push_str(&r.to_string());
+        text.push('\n');
     }
-    w.flush().unwrap();
+    std::fs::write(path, text).unwrap();
 }
 
 // 7. An edited journal cannot put rows into the report.
@@ -443,37 +439,33 @@ fn an_edited_journal_is_checked_on_resume() {
     assert_eq!(reference.code, 1);
     let case = tmp.path().join("case");
     killed_at(&ev, &case, "rows=300", &["--hashset", set]);
-    let jpath = case.join("journal.csv");
+    let jpath = case.join("journal.jsonl");
     let mut rows = journal_rows(&jpath);
     assert!(rows.len() >= 256, "{}", rows.len());
     let unmatched: Vec<usize> = (0..rows.len())
-        .filter(|&i| &rows[i][10] == "unmatched")
+        .filter(|&i| rows[i]["verdict"] == "unmatched")
         .collect();
+    let path = |r: &serde_json::Value| r["path"].as_str().unwrap().to_string();
     // A planted alert: an unmatched row made an alert.
     let i = unmatched[0];
-    let edited = rows[i][0].to_string();
-    let mut cells: Vec<String> = rows[i].iter().map(String::from).collect();
-    cells[10] = "alert".into();
-    cells[11] = "set".into();
-    rows[i] = csv::StringRecord::from(cells.clone());
+    let edited = path(&rows[i]);
+    rows[i]["verdict"] = "alert".into();
+    rows[i]["sets"] = serde_json::json!([0]);
     // A row for a file that does not exist.
-    cells[0] = "/no/such/file.jpg".into();
-    rows.push(csv::StringRecord::from(cells));
+    let mut invented = rows[i].clone();
+    invented["path"] = "/no/such/file.jpg".into();
+    rows.push(invented);
     // A row copied onto another file (its digests and times), and a row whose
     // verdict no longer matches its digests.
     let (a, b, c) = (unmatched[1], unmatched[2], unmatched[3]);
-    let mut copied: Vec<String> = rows[a].iter().map(String::from).collect();
-    copied[0] = rows[b][0].to_string();
-    rows[b] = csv::StringRecord::from(copied);
-    let mut wrong: Vec<String> = rows[c].iter().map(String::from).collect();
-    wrong[11] = "set".into();
-    rows[c] = csv::StringRecord::from(wrong);
+    let mut copied = rows[a].clone();
+    copied["path"] = rows[b]["path"].clone();
+    rows[b] = copied;
+    rows[c]["sets"] = serde_json::json!([0]);
     // A tampered row, then the genuine one for the same path: the last stands.
     let d = unmatched[4];
     let genuine = rows[d].clone();
-    let mut tampered: Vec<String> = genuine.iter().map(String::from).collect();
-    tampered[7] = "0".repeat(32);
-    rows[d] = csv::StringRecord::from(tampered);
+    rows[d]["digests"]["md5"] = "0".repeat(32).into();
     rows.push(genuine);
     write_journal(&jpath, &rows);
 
@@ -494,14 +486,17 @@ fn an_edited_journal_is_checked_on_resume() {
         "{check}"
     );
     let rejected = audit_events(&case, "journal-row-rejected");
-    for path in ["/no/such/file.jpg", &rows[b][0], &rows[c][0]] {
+    for path in ["/no/such/file.jpg", &path(&rows[b]), &path(&rows[c])] {
         assert!(
             rejected.iter().any(|e| e["path"] == path),
             "{path}: {rejected:?}"
         );
     }
     // The journal kept only what stands.
-    assert!(!case.join("journal.csv").exists(), "removed once complete");
+    assert!(
+        !case.join("journal.jsonl").exists(),
+        "removed once complete"
+    );
     assert_eq!(verify(&case).status.code(), Some(0));
 
     // verify: a complete case has exactly one row per entry found.
@@ -822,7 +817,7 @@ fn a_signal_is_noticed_inside_the_read_of_a_huge_file() {
         dir: tmp.path().join("c2"),
     };
     assert_eq!(s.summary()["status"], "complete");
-    assert!(!s.dir.join("journal.csv").exists());
+    assert!(!s.dir.join("journal.jsonl").exists());
 }
 
 // 14. A file that returns far more than its size is hashed as its size said.

@@ -278,7 +278,7 @@ fn user_folders_first_and_stop_after() {
         std::fs::read(case.join("report.csv")).unwrap(),
         std::fs::read(full.dir.join("report.csv")).unwrap()
     );
-    assert!(!Path::new(&case.join("journal.csv")).exists());
+    assert!(!Path::new(&case.join("journal.jsonl")).exists());
 }
 
 /// A large file whose content is of no interest is read after the rest, even

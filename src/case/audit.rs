@@ -1,6 +1,7 @@
-//! `audit.jsonl`: a provenance header, then one JSON event per line (decisions,
-//! each unreadable entry, the end with totals). Each line is flushed as written,
-//! so the log survives a crash up to its last event.
+//! `audit.jsonl`: a provenance header, then one JSON event per line (see
+//! [`super::event::Event`]: decisions, each unreadable entry, the end with
+//! totals). Each line is flushed as written, so the log survives a crash up to
+//! its last event.
 
 use crate::error::{Error, Result};
 use crate::evidence::fs::mounts::MountFacts;
@@ -11,29 +12,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub use crate::record::now;
+pub use crate::time::now;
 
-/// Writes a case file through `fill` into a temporary file beside `path`, syncs it
-/// and renames it into place, so `path` is either absent, old or complete.
-pub fn write_with(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let tmp = path.with_extension("partial");
-    let run = || -> std::io::Result<()> {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-        fill(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    run().map_err(|e| Error::output(path, e))
-}
-
-/// [`write_with`] for bytes already in memory.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    write_with(path, |w| w.write_all(data))
-}
+use super::event::Event;
 
 /// The provenance header: who ran what, where, on which evidence, with which sets.
 #[derive(Debug, Clone, Serialize)]
@@ -174,14 +155,11 @@ impl Audit {
         Ok(audit)
     }
 
-    /// Appends one event: `fields` plus `event` and `time`.
-    pub fn event(&mut self, event: &str, mut fields: Value) -> Result<()> {
-        if !fields.is_object() {
-            fields = json!({});
-        }
-        fields["event"] = json!(event);
-        fields["time"] = json!(now());
-        self.line(&fields)
+    /// Appends one event, with its time.
+    pub fn event(&mut self, event: Event) -> Result<()> {
+        let mut v = serde_json::to_value(&event).expect("an event serialises");
+        v["time"] = json!(now());
+        self.line(&v)
     }
 
     fn line(&mut self, v: &Value) -> Result<()> {

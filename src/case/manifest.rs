@@ -30,5 +30,6 @@ pub fn write(dir: &Path, files: &[&str], manifest: &str) -> Result<()> {
         let digest = sha256_file(&p).map_err(|e| Error::io(&p, e))?;
         text.push_str(&format!("{digest}  {name}\n"));
     }
-    crate::case::audit::write_atomically(&dir.join(manifest), text.as_bytes())
+    let path = dir.join(manifest);
+    crate::output::write_atomically(&path, text.as_bytes()).map_err(|e| Error::output(&path, e))
 }

@@ -2,7 +2,9 @@
 //! and `verify`.
 
 pub mod audit;
+pub mod event;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
+pub mod sort;
 pub mod verify;

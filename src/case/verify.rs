@@ -1,14 +1,19 @@
 //! `hashsweep verify <CASE_DIR>`: checks that a case folder is what hashsweep
 //! wrote. The manifest digests match the files; `report.csv` parses, is sorted
-//! and its row and verdict counts agree with `summary.json`; `hits.csv` equals the
-//! alert and conflict rows of `report.csv`; the audit log is well formed and its
-//! last event agrees with the summary.
+//! and its counts agree with `summary.json`; `hits.csv`, `report.jsonl` and
+//! `report.dfxml` are exactly what its rows give; the audit log is well formed
+//! and its last event agrees with the summary.
+//!
+//! Every file is read once, as a stream: verifying a case of millions of rows
+//! takes no more memory than one row.
 
-use crate::output::csv::{col, COLUMNS};
+use crate::output::csv::{col, Cells, LineWriter, COLUMNS};
 use crate::output::summary::{Tally, VerdictCounts};
-use crate::output::{AUDIT, HITS, MANIFEST, REPORT, SUMMARY};
+use crate::output::{dfxml, jsonl};
+use crate::output::{AUDIT, HITS, MANIFEST, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY};
 use crate::record::Verdict;
 use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// The outcome of one check.
@@ -27,7 +32,8 @@ pub struct Check {
 pub struct Verification {
     /// Each check, in order.
     pub checks: Vec<Check>,
-    /// The scan's status from summary.json (`complete`, `interrupted`), if readable.
+    /// The scan's status from summary.json (`complete`, `interrupted`,
+    /// `stopped`, `incomplete`), if readable.
     pub status: Option<String>,
     /// The exit status the scan recorded in summary.json, if readable.
     pub exit_status: Option<u8>,
@@ -38,8 +44,10 @@ pub fn looks_like_case(dir: &Path) -> bool {
     dir.join(MANIFEST).exists() || dir.join(AUDIT).exists()
 }
 
-/// The files a manifest may name: the case folder's own, nothing else.
-const LISTED: [&str; 4] = [AUDIT, HITS, REPORT, SUMMARY];
+/// The files every case folder's manifest lists.
+const ALWAYS: [&str; 4] = [AUDIT, HITS, REPORT, SUMMARY];
+/// The files a scan writes when asked to (`--jsonl`, `--dfxml`).
+const OPTIONAL: [&str; 2] = [REPORT_JSONL, REPORT_DFXML];
 
 /// SHA-256 of a case file, opened without following a symbolic link and only
 /// when it is a regular file: a manifest must not make `verify` read a device,
@@ -66,41 +74,7 @@ impl Verification {
     }
 }
 
-type Rows = Vec<Vec<String>>;
-
-fn read_csv(path: &Path) -> Result<Rows, String> {
-    let file = crate::output::open_case_file(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
-    let header = r
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if header.iter().collect::<Vec<_>>() != COLUMNS {
-        return Err(format!(
-            "{}: the header row is not the report header",
-            path.display()
-        ));
-    }
-    let mut rows = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 1))?;
-        if rec.len() != COLUMNS.len() {
-            return Err(format!(
-                "{}: row {} has {} cells, not {}",
-                path.display(),
-                i + 1,
-                rec.len(),
-                COLUMNS.len()
-            ));
-        }
-        rows.push(rec.iter().map(String::from).collect());
-    }
-    Ok(rows)
-}
-
-fn check_manifest(dir: &Path) -> Result<String, String> {
+fn check_manifest(dir: &Path, outputs: &[&str]) -> Result<String, String> {
     let text = crate::output::read_case_file(&dir.join(MANIFEST), 1 << 20)
         .map_err(|e| e.to_string())
         .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8".to_string()))
@@ -110,7 +84,7 @@ fn check_manifest(dir: &Path) -> Result<String, String> {
         let (digest, name) = line
             .split_once("  ")
             .ok_or_else(|| format!("{MANIFEST} line {}: not `<sha256>  <file>`", i + 1))?;
-        if !LISTED.contains(&name) {
+        if !ALWAYS.contains(&name) && !OPTIONAL.contains(&name) {
             return Err(format!(
                 "{MANIFEST} line {} names {:?}, which is not a file of a case folder",
                 i + 1,
@@ -128,8 +102,8 @@ fn check_manifest(dir: &Path) -> Result<String, String> {
         }
         listed.push(name);
     }
-    for needed in LISTED {
-        if !listed.contains(&needed) {
+    for needed in ALWAYS.iter().chain(outputs) {
+        if !listed.contains(needed) {
             return Err(format!("{needed} is not listed in {MANIFEST}"));
         }
     }
@@ -140,136 +114,360 @@ fn counts_json(v: &VerdictCounts) -> Value {
     serde_json::to_value(v).expect("counts serialise")
 }
 
+/// A case file compared, as it is read, with the bytes the report's rows give.
+struct Expected {
+    name: &'static str,
+    reader: BufReader<std::fs::File>,
+    buf: Vec<u8>,
+    problem: Option<String>,
+    parts: u64,
+}
+
+impl Expected {
+    fn open(dir: &Path, name: &'static str) -> Result<Expected, String> {
+        let file = crate::output::open_case_file(&dir.join(name))
+            .map_err(|e| format!("cannot read {name}: {e}"))?;
+        Ok(Expected {
+            name,
+            reader: BufReader::with_capacity(1 << 16, file),
+            buf: Vec::new(),
+            problem: None,
+            parts: 0,
+        })
+    }
+
+    /// The next bytes must be `want`; `what` names them for the message.
+    fn next(&mut self, want: &[u8], what: impl FnOnce() -> String) {
+        if self.problem.is_some() {
+            return;
+        }
+        self.buf.clear();
+        let read = (&mut self.reader)
+            .take(want.len() as u64)
+            .read_to_end(&mut self.buf);
+        self.problem = match read {
+            Err(e) => Some(format!("{}: {e}", self.name)),
+            Ok(_) if self.buf.len() < want.len() => {
+                Some(format!("{} ends before {}", self.name, what()))
+            }
+            Ok(_) if self.buf != want => Some(format!(
+                "{} differs from what {REPORT} gives at {}",
+                self.name,
+                what()
+            )),
+            Ok(_) => None,
+        };
+        self.parts += 1;
+    }
+
+    /// The file must end here.
+    fn end(mut self, rows: u64) -> Result<String, String> {
+        if self.problem.is_none() {
+            match self.reader.fill_buf() {
+                Ok([]) => {}
+                Ok(_) => self.problem = Some(format!("{} has more after its last row", self.name)),
+                Err(e) => self.problem = Some(format!("{}: {e}", self.name)),
+            }
+        }
+        match self.problem {
+            Some(p) => Err(p),
+            None => Ok(format!(
+                "{} is exactly what the {rows} rows of {REPORT} give",
+                self.name
+            )),
+        }
+    }
+}
+
+/// The names of the optional files a summary says the scan wrote.
+fn summary_outputs(summary: Option<&Value>) -> Vec<&'static str> {
+    let listed = summary.and_then(|s| s["outputs"].as_array());
+    OPTIONAL
+        .into_iter()
+        .filter(|name| listed.is_some_and(|l| l.iter().any(|v| v == *name)))
+        .collect()
+}
+
 /// Verifies the case folder `dir`.
 pub fn verify(dir: &Path) -> Verification {
     let mut out = Verification::default();
-    out.push("manifest", check_manifest(dir));
 
     let summary: Option<Value> = match crate::output::read_case_file(&dir.join(SUMMARY), 16 << 20) {
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(v) => {
                 out.status = v["status"].as_str().map(String::from);
                 out.exit_status = v["exit_status"].as_u64().and_then(|c| u8::try_from(c).ok());
-                out.push(
-                    "summary",
-                    Ok(format!("{SUMMARY} parses; status {}", v["status"])),
-                );
                 Some(v)
             }
             Err(e) => {
+                out.push("manifest", check_manifest(dir, &[]));
                 out.push("summary", Err(format!("{SUMMARY} is not JSON: {e}")));
                 None
             }
         },
         Err(e) => {
+            out.push("manifest", check_manifest(dir, &[]));
             out.push("summary", Err(format!("{SUMMARY}: {e}")));
             None
         }
     };
-
-    let report = read_csv(&dir.join(REPORT));
-    out.push(
-        "report",
-        report.as_ref().map_err(Clone::clone).and_then(|rows| {
-            if let Some(w) = rows.windows(2).find(|w| w[0][col::PATH] >= w[1][col::PATH]) {
-                return Err(format!(
-                    "{REPORT} is not sorted by path at {:?}",
-                    w[1][col::PATH]
-                ));
-            }
-            if let Some(r) = rows
-                .iter()
-                .find(|r| Verdict::parse(&r[col::VERDICT]).is_none())
-            {
-                return Err(format!(
-                    "{REPORT}: row {:?} has verdict {:?}",
-                    r[col::PATH],
-                    r[col::VERDICT]
-                ));
-            }
-            Ok(format!(
-                "{REPORT} parses: {} rows, sorted by path",
-                rows.len()
-            ))
-        }),
-    );
-
-    if let (Ok(rows), Some(s)) = (&report, &summary) {
-        let mut tally = Tally::new(&[]);
-        for r in rows {
-            tally.add(r, &[]);
+    let outputs = summary_outputs(summary.as_ref());
+    if let Some(s) = &summary {
+        out.push("manifest", check_manifest(dir, &outputs));
+        out.push(
+            "summary",
+            Ok(format!("{SUMMARY} parses; status {}", s["status"])),
+        );
+    }
+    for name in OPTIONAL {
+        if !outputs.contains(&name) && dir.join(name).symlink_metadata().is_ok() {
+            out.push(
+                "outputs",
+                Err(format!(
+                    "{name} is in the folder, but {SUMMARY} does not list it among the scan's outputs"
+                )),
+            );
         }
-        let result = if s["totals"]["rows"] != rows.len() {
-            Err(format!(
-                "{REPORT} has {} rows; {SUMMARY} says {}",
-                rows.len(),
-                s["totals"]["rows"]
-            ))
-        } else if s["complete"] == true && s["totals"]["entries_found"] != rows.len() {
-            Err(format!(
-                "the scan is complete, but {REPORT} has {} rows for {} entries found: a complete case has exactly one row per entry",
-                rows.len(),
-                s["totals"]["entries_found"]
-            ))
-        } else if s["verdicts"] != counts_json(&tally.verdicts) {
-            Err(format!(
-                "verdict counts of {REPORT} {} differ from {SUMMARY} {}",
-                counts_json(&tally.verdicts),
-                s["verdicts"]
-            ))
-        } else {
-            Ok(format!(
-                "{REPORT} row and verdict counts agree with {SUMMARY}"
-            ))
-        };
-        out.push("counts", result);
     }
 
-    if let Ok(rows) = &report {
-        let result = read_csv(&dir.join(HITS)).and_then(|hits| {
-            let expected: Vec<&Vec<String>> = rows
-                .iter()
-                .filter(|r| Verdict::parse(&r[col::VERDICT]).is_some_and(Verdict::is_hit))
-                .collect();
-            if hits.len() != expected.len() {
-                return Err(format!(
-                    "{HITS} has {} rows; {REPORT} has {} alert and conflict rows",
-                    hits.len(),
-                    expected.len()
-                ));
+    let pass = read_report(dir, summary.as_ref(), &outputs);
+    match pass {
+        Err(e) => out.push("report", Err(e)),
+        Ok(p) => {
+            out.push(
+                "report",
+                Ok(format!("{REPORT} parses: {} rows, sorted by path", p.rows)),
+            );
+            if let Some(s) = &summary {
+                out.push("counts", check_counts(s, &p.tally, p.rows));
             }
-            match hits.iter().zip(&expected).find(|(h, e)| h != *e) {
-                Some((h, _)) => Err(format!(
-                    "{HITS} row {:?} differs from {REPORT}",
-                    h[col::PATH]
-                )),
-                None => Ok(format!(
-                    "{HITS} equals the {} hit rows of {REPORT}",
-                    hits.len()
-                )),
+            for (name, result) in p.compared {
+                out.push(name, result);
             }
-        });
-        out.push("hits", result);
+        }
     }
 
     out.push("audit", check_audit(dir, summary.as_ref()));
     out
 }
 
+/// What one pass over `report.csv` found.
+struct ReportPass {
+    rows: u64,
+    tally: Tally,
+    /// Each file compared with the rows: check name and result.
+    compared: Vec<(&'static str, Result<String, String>)>,
+}
+
+fn set_names(summary: Option<&Value>) -> Vec<String> {
+    summary
+        .and_then(|s| s["hashsets"].as_array())
+        .map(|sets| {
+            sets.iter()
+                .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads `report.csv` once: checks its form, counts its rows and compares
+/// `hits.csv` and the optional outputs with what its rows give.
+fn read_report(
+    dir: &Path,
+    summary: Option<&Value>,
+    outputs: &[&'static str],
+) -> Result<ReportPass, String> {
+    let file = crate::output::open_case_file(&dir.join(REPORT))
+        .map_err(|e| format!("cannot read {REPORT}: {e}"))?;
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(1 << 16, file));
+    let header = r.headers().map_err(|e| format!("{REPORT}: {e}"))?;
+    if header.iter().ne(COLUMNS) {
+        return Err(format!("{REPORT}: the header row is not the report header"));
+    }
+
+    let mut lines = LineWriter::default();
+    let mut compared: Vec<(&'static str, Result<String, String>)> = Vec::new();
+    let mut hits = match Expected::open(dir, HITS) {
+        Ok(mut e) => {
+            e.next(&lines.header(), || "its header".into());
+            Some(e)
+        }
+        Err(e) => {
+            compared.push(("hits", Err(e)));
+            None
+        }
+    };
+    let mut json = None;
+    if outputs.contains(&REPORT_JSONL) {
+        match Expected::open(dir, REPORT_JSONL) {
+            Ok(e) => json = Some(e),
+            Err(e) => compared.push(("jsonl", Err(e))),
+        }
+    }
+    let mut xml = None;
+    if outputs.contains(&REPORT_DFXML) {
+        match (
+            Expected::open(dir, REPORT_DFXML),
+            summary.and_then(|s| s["evidence"].as_str()),
+        ) {
+            (Ok(mut e), Some(evidence)) => {
+                e.next(dfxml::head(evidence).as_bytes(), || "its head".into());
+                xml = Some(e);
+            }
+            (Err(e), _) => compared.push(("dfxml", Err(e))),
+            (Ok(_), None) => compared.push((
+                "dfxml",
+                Err(format!(
+                    "{SUMMARY} names no evidence to check {REPORT_DFXML} against"
+                )),
+            )),
+        }
+    }
+
+    let names = set_names(summary);
+    let mut tally = Tally::new(names.len());
+    let mut previous: Option<String> = None;
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0u64;
+    let mut hit_rows = 0u64;
+    loop {
+        match r.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(format!("{REPORT}: row {}: {e}", rows + 1)),
+        }
+        rows += 1;
+        if record.len() != COLUMNS.len() {
+            return Err(format!(
+                "{REPORT}: row {rows} has {} cells, not {}",
+                record.len(),
+                COLUMNS.len()
+            ));
+        }
+        let cells: Cells = std::array::from_fn(|i| record[i].to_string());
+        let path = &cells[col::PATH];
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.as_str() >= path.as_str())
+        {
+            return Err(format!("{REPORT} is not sorted by path at {path:?}"));
+        }
+        let Some(verdict) = Verdict::parse(&cells[col::VERDICT]) else {
+            return Err(format!(
+                "{REPORT}: row {path:?} has verdict {:?}",
+                cells[col::VERDICT]
+            ));
+        };
+        tally.add_cells(&cells, &names);
+        let what = || format!("the row of {path:?}");
+        if verdict.is_hit() {
+            hit_rows += 1;
+            if let Some(h) = &mut hits {
+                h.next(&lines.line(&cells), what);
+            }
+        }
+        if let Some(j) = &mut json {
+            j.next(&jsonl::line(&cells), what);
+        }
+        if let Some(x) = &mut xml {
+            x.next(dfxml::fileobject(&cells).as_bytes(), what);
+        }
+        previous = Some(cells[col::PATH].clone());
+    }
+    if let Some(h) = hits {
+        let result = h
+            .end(rows)
+            .map(|_| format!("{HITS} equals the {hit_rows} alert and conflict rows of {REPORT}"));
+        compared.insert(0, ("hits", result));
+    }
+    if let Some(j) = json {
+        compared.push(("jsonl", j.end(rows)));
+    }
+    if let Some(mut x) = xml {
+        x.next(dfxml::TAIL.as_bytes(), || "its end".into());
+        compared.push(("dfxml", x.end(rows)));
+    }
+    Ok(ReportPass {
+        rows,
+        tally,
+        compared,
+    })
+}
+
+fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
+    if s["totals"]["rows"] != rows {
+        return Err(format!(
+            "{REPORT} has {rows} rows; {SUMMARY} says {}",
+            s["totals"]["rows"]
+        ));
+    }
+    if s["complete"] == true && s["totals"]["entries_found"] != rows {
+        return Err(format!(
+            "the scan is complete, but {REPORT} has {rows} rows for {} entries found: a complete case has exactly one row per entry",
+            s["totals"]["entries_found"]
+        ));
+    }
+    if s["verdicts"] != counts_json(&tally.verdicts) {
+        return Err(format!(
+            "verdict counts of {REPORT} {} differ from {SUMMARY} {}",
+            counts_json(&tally.verdicts),
+            s["verdicts"]
+        ));
+    }
+    let per_set: Vec<Value> = s["hashsets"]
+        .as_array()
+        .map(|a| a.iter().map(|s| s["hits"].clone()).collect())
+        .unwrap_or_default();
+    let counted: Vec<Value> = tally.per_set.iter().map(|&n| Value::from(n)).collect();
+    if per_set != counted {
+        return Err(format!(
+            "rows per hash set in {REPORT} {counted:?} differ from {SUMMARY} {per_set:?}"
+        ));
+    }
+    let categories = serde_json::to_value(&tally.categories).expect("counts serialise");
+    if s["categories"] != categories {
+        return Err(format!(
+            "hits per category in {REPORT} {categories} differ from {SUMMARY} {}",
+            s["categories"]
+        ));
+    }
+    Ok(format!(
+        "{REPORT} row, verdict, set and category counts agree with {SUMMARY}"
+    ))
+}
+
 fn check_audit(dir: &Path, summary: Option<&Value>) -> Result<String, String> {
-    let text = crate::output::open_case_file(&dir.join(AUDIT))
-        .and_then(|f| std::io::read_to_string(std::io::BufReader::new(f)))
-        .map_err(|e| format!("{AUDIT}: {e}"))?;
-    let mut events = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let v: Value = serde_json::from_str(line)
+    let file =
+        crate::output::open_case_file(&dir.join(AUDIT)).map_err(|e| format!("{AUDIT}: {e}"))?;
+    let mut header: Option<Value> = None;
+    let mut last: Option<Value> = None;
+    let mut events = 0u64;
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{AUDIT} line {}: {e}", i + 1))?;
+        let v: Value = serde_json::from_str(&line)
             .map_err(|e| format!("{AUDIT} line {}: not JSON: {e}", i + 1))?;
-        events.push(v);
+        let known = v["event"]
+            .as_str()
+            .is_some_and(|e| crate::case::event::Event::NAMES.contains(&e));
+        if !known {
+            return Err(format!(
+                "{AUDIT} line {}: {} is not an audit event",
+                i + 1,
+                v["event"]
+            ));
+        }
+        if i == 0 {
+            header = Some(v.clone());
+        }
+        last = Some(v);
+        events += 1;
     }
-    if events.first().map(|e| &e["event"]) != Some(&Value::from("header")) {
-        return Err(format!("{AUDIT} does not start with its header"));
-    }
-    let last = events.last().expect("header present");
+    let header = header
+        .filter(|h| h["event"] == "header")
+        .ok_or_else(|| format!("{AUDIT} does not start with its header"))?;
+    let last = last.expect("header present");
     if let Some(s) = summary {
         if last["verdicts"] != s["verdicts"]
             || last["status"] != s["status"]
@@ -282,12 +480,11 @@ fn check_audit(dir: &Path, summary: Option<&Value>) -> Result<String, String> {
             ));
         }
     }
-    let sets = events[0]["hashsets"].as_array().map_or(0, Vec::len);
+    let sets = header["hashsets"].as_array().map_or(0, Vec::len);
     Ok(format!(
-        "{AUDIT}: {} events; header by {} {} (commit {}), {sets} hash sets with SHA-256",
-        events.len(),
-        events[0]["tool"].as_str().unwrap_or("?"),
-        events[0]["version"].as_str().unwrap_or("?"),
-        events[0]["build_commit"].as_str().unwrap_or("?"),
+        "{AUDIT}: {events} events; header by {} {} (commit {}), {sets} hash sets with SHA-256",
+        header["tool"].as_str().unwrap_or("?"),
+        header["version"].as_str().unwrap_or("?"),
+        header["build_commit"].as_str().unwrap_or("?"),
     ))
 }

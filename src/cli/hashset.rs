@@ -239,7 +239,7 @@ fn export_cmd(f: ExportFlags) -> ExitStatus {
     };
     let format = ExportFormat::parse(&f.format).expect("clap checked the name");
     let mut written = 0;
-    let result = hashsweep::case::audit::write_with(&f.output, |w| {
+    let result = hashsweep::output::write_with(&f.output, |w| {
         written = export(&set, format, w)?;
         Ok(())
     });

@@ -1,7 +1,9 @@
 //! Command-line flags (clap derive definitions only: help texts and value parsers).
 
 pub mod hashset;
+pub mod scan;
 pub mod term;
+pub mod verify;
 
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -201,6 +203,22 @@ pub struct ScanFlags {
     /// verifies it and exits with its recorded status.
     #[arg(long)]
     pub resume: bool,
+
+    /// Also write `report.jsonl`: the rows of report.csv as JSON lines, typed
+    /// (sizes as numbers, `hashsets` as an array, absent values as null).
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// Also write `report.dfxml`: the rows as DFXML (a `fileobject` per entry,
+    /// as `hashdeep -d` and fiwalk write it).
+    #[arg(long)]
+    pub dfxml: bool,
+
+    /// Write each row to stdout as one JSON line the moment it is written, for
+    /// pipelines (progress and messages stay on stderr; the case folder is
+    /// written as usual).
+    #[arg(long)]
+    pub stream: bool,
 
     /// Print nothing but errors.
     #[arg(short, long)]

@@ -1,9 +1,9 @@
 //! The terminal side of progress: an indicatif bar on stderr, hit lines above it,
 //! and the closing summary. Nothing here is drawn unless stderr is a terminal.
 
+use hashsweep::output::csv::{col, Cells};
 use hashsweep::pathfmt::for_terminal;
 use hashsweep::progress::Progress;
-use hashsweep::record::Record;
 use hashsweep::scan::ScanOutcome;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,18 +89,18 @@ impl Progress for TermProgress {
         }
     }
 
-    fn hit(&self, r: &Record) {
+    fn hit(&self, c: &Cells) {
         self.hits.fetch_add(1, Ordering::Relaxed);
-        let cat = if r.category.is_empty() {
+        let cat = if c[col::CATEGORY].is_empty() {
             String::new()
         } else {
-            format!("  [{}]", r.category)
+            format!("  [{}]", c[col::CATEGORY])
         };
         self.bar.println(format!(
             "{}  {}  sets: {}{}",
-            r.verdict.as_str().to_uppercase(),
-            for_terminal(&r.path),
-            for_terminal(&r.hashsets),
+            c[col::VERDICT].to_uppercase(),
+            for_terminal(&c[col::PATH]),
+            for_terminal(&c[col::HASHSETS]),
             for_terminal(&cat)
         ));
         self.message();
@@ -119,10 +119,11 @@ pub fn summary_lines(o: &ScanOutcome, case_dir: &std::path::Path) -> Vec<String>
     let v = &s.verdicts;
     let mut lines = vec![format!(
         "{} {} entries ({} hashed, {}) in {:.1} s",
-        if s.complete {
-            "Scanned"
-        } else {
-            "INTERRUPTED after"
+        match s.status {
+            "complete" => "Scanned",
+            "incomplete" => "INCOMPLETE (part of the evidence could not be listed):",
+            "stopped" => "STOPPED (--stop-after) after",
+            _ => "INTERRUPTED after",
         },
         s.totals.rows,
         s.totals.files_hashed,

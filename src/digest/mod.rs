@@ -13,15 +13,66 @@ pub mod rfc1321;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read};
 
-/// The digests of one file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The digests of one file's content (lower-case hex when serialised).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Digests {
     /// MD5.
+    #[serde(with = "hex_serde")]
     pub md5: [u8; 16],
     /// SHA-1.
+    #[serde(with = "hex_serde")]
     pub sha1: [u8; 20],
     /// SHA-256, when computed.
+    #[serde(with = "hex_serde_opt")]
     pub sha256: Option<[u8; 32]>,
+}
+
+/// Byte arrays as lower-case hex in serialised digests.
+mod hex_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(b: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::to_hex(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
+        let text = <std::borrow::Cow<str>>::deserialize(d)?;
+        super::from_hex(text.as_bytes())
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| serde::de::Error::custom("not a hex digest of the right length"))
+    }
+}
+
+/// [`hex_serde`] for an optional digest.
+mod hex_serde_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        b: &Option<[u8; N]>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => s.serialize_some(&super::to_hex(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Option<[u8; N]>, D::Error> {
+        let text = <Option<std::borrow::Cow<str>>>::deserialize(d)?;
+        match text {
+            None => Ok(None),
+            Some(t) => super::from_hex(t.as_bytes())
+                .and_then(|v| v.try_into().ok())
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("not a hex digest of the right length")),
+        }
+    }
 }
 
 /// MD5 of zero bytes.
@@ -289,7 +340,7 @@ pub enum ReadEnd {
 /// read and may halt the reading. Returns the total, or where and why reading
 /// failed or halted. Interrupted reads are retried.
 pub fn hash_reader(
-    reader: &mut impl Read,
+    reader: &mut (impl Read + ?Sized),
     buf: &mut [u8],
     hasher: &mut impl Update,
     start: u64,
@@ -320,7 +371,7 @@ pub fn hash_reader(
 /// Reads until `buf` is full or the reader ends, so a short read (FUSE, network
 /// filesystems) does not end a chunk early. Returns the bytes read and the error
 /// that stopped the reading, if any.
-pub fn fill(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+pub fn fill(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match reader.read(&mut buf[n..]) {

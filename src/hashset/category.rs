@@ -9,7 +9,10 @@
 //! uncategorised, US:0. A US:0 (Non-Pertinent) entry never raises an alert.
 
 /// A category in the scheme of the set it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// Project VIC US numbering.
     Us(u8),

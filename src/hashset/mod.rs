@@ -1,10 +1,10 @@
 //! Hash sets: what a set entry says, the lookup interface the matcher uses, an
 //! in-memory set, and loading raw set files with format detection.
 //!
-//! Formats: NSRL RDS 2.x text, plain or zipped, and RDSv3 SQLite ([`csvsets`],
-//! [`rdsv3`]); Project VIC / CAID VICS JSON ([`vics`]); INTERPOL ICSE CSV and
-//! HashKeeper ([`csvsets`]); EnCase `.hash` ([`encase`]); hashdeep ([`hashdeep`]);
-//! md5sum/sha1sum/sha256sum, BSD tags, md5deep and plain lists ([`digest_list`]).
+//! Formats: NSRL RDS 2.x text, plain or zipped, and RDSv3 SQLite ([`csvsets`](formats::csvsets),
+//! [`rdsv3`](formats::rdsv3)); Project VIC / CAID VICS JSON ([`vics`](formats::vics)); INTERPOL ICSE CSV and
+//! HashKeeper ([`csvsets`](formats::csvsets)); EnCase `.hash` ([`encase`](formats::encase)); hashdeep ([`hashdeep`](formats::hashdeep));
+//! md5sum/sha1sum/sha256sum, BSD tags, md5deep and plain lists ([`digest_list`](formats::digest_list)).
 //! The format is told from the content, never from the file name: binary magics
 //! first (SQLite, EnCase, ZIP), then the first line of text.
 
@@ -194,7 +194,7 @@ impl SetInfo {
             sha256: String::new(),
             counts: SetCounts::default(),
             sources: Vec::new(),
-            imported: crate::record::now(),
+            imported: crate::time::now(),
             imported_by: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
         }
     }

@@ -6,7 +6,8 @@
 //! because they always begin with `/`.
 
 use crate::digest::to_hex;
-use crate::record::{FileTime, Record};
+use crate::record::Record;
+use crate::time::FileTime;
 use std::borrow::Cow;
 
 /// The report columns, in order. Later versions may append columns, never reorder.
@@ -73,8 +74,12 @@ fn time(t: Option<FileTime>) -> String {
     t.map(FileTime::rfc3339).unwrap_or_default()
 }
 
-/// The cells of one row.
-pub fn cells(r: &Record) -> [String; 16] {
+/// The rendered cells of one row, in column order.
+pub type Cells = [String; 16];
+
+/// Renders a row into its cells; `set_names` are the sets' names in
+/// command-line order.
+pub fn cells(r: &Record, set_names: &[String]) -> Cells {
     let (md5, sha1, sha256) = match &r.digests {
         Some(d) => (
             to_hex(&d.md5),
@@ -83,6 +88,11 @@ pub fn cells(r: &Record) -> [String; 16] {
         ),
         None => Default::default(),
     };
+    let sets: Vec<&str> = r
+        .sets
+        .iter()
+        .filter_map(|&i| set_names.get(i as usize).map(String::as_str))
+        .collect();
     [
         safe_cell(&r.path).into_owned(),
         r.kind.as_str().to_string(),
@@ -95,12 +105,15 @@ pub fn cells(r: &Record) -> [String; 16] {
         sha1,
         sha256,
         r.verdict.as_str().to_string(),
-        safe_cell(&r.hashsets).into_owned(),
-        safe_cell(&r.category).into_owned(),
-        safe_cell(&r.note).into_owned(),
-        r.content.map(|c| c.mime()).unwrap_or_default().to_string(),
-        match r.content {
-            Some(c) if c.mismatches(&r.path) => "true",
+        safe_cell(&sets.join(";")).into_owned(),
+        safe_cell(&r.category.map(|c| c.notation()).unwrap_or_default()).into_owned(),
+        safe_cell(&r.note_text()).into_owned(),
+        r.content
+            .as_ref()
+            .map(|c| c.mime.to_string())
+            .unwrap_or_default(),
+        match &r.content {
+            Some(c) if c.mismatch => "true",
             Some(_) => "false",
             None => "",
         }
@@ -141,10 +154,46 @@ impl LineWriter {
     }
 }
 
+/// `report.csv` or `hits.csv` written in report order, to a temporary name
+/// renamed into place when finished.
+pub struct CsvOutput {
+    out: super::AtomicFile,
+    lines: LineWriter,
+    hits_only: bool,
+}
+
+impl CsvOutput {
+    /// The report (every row) or, with `hits_only`, `hits.csv`, at `path`.
+    pub fn create(path: &std::path::Path, hits_only: bool) -> std::io::Result<CsvOutput> {
+        let mut out = super::AtomicFile::create(path)?;
+        let mut lines = LineWriter::default();
+        std::io::Write::write_all(&mut out, &lines.header())?;
+        Ok(CsvOutput {
+            out,
+            lines,
+            hits_only,
+        })
+    }
+}
+
+impl super::RowOutput for CsvOutput {
+    fn row(&mut self, cells: &Cells) -> std::io::Result<()> {
+        let hit = crate::record::Verdict::parse(&cells[col::VERDICT]).is_some_and(|v| v.is_hit());
+        if !self.hits_only || hit {
+            std::io::Write::write_all(&mut self.out, &self.lines.line(cells))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        self.out.commit()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Kind, Times, Verdict};
+    use crate::record::{Kind, Note, Verdict};
 
     #[test]
     fn formula_cells_are_neutralised() {
@@ -157,28 +206,20 @@ mod tests {
 
     #[test]
     fn rows_are_quoted_and_crlf_terminated() {
-        let r = Record {
-            path: "/a,\"b\"\nc".into(),
-            kind: Kind::File,
-            size: 3,
-            times: Times::default(),
-            digests: None,
-            verdict: Verdict::Skipped,
-            hashsets: "=evil".into(),
-            category: String::new(),
-            note: "n".into(),
-            content: None,
-            changed: false,
-        };
+        let mut r = Record::new("/a,\"b\"\nc".into(), Kind::File);
+        r.size = 3;
+        r.verdict = Verdict::Skipped;
+        r.sets = vec![0];
+        r.notes = vec![Note::Fifo];
         let mut lw = LineWriter::default();
         let mut out = lw.header();
-        out.extend(lw.line(cells(&r)));
+        out.extend(lw.line(cells(&r, &["=evil".to_string()])));
         let out = String::from_utf8(out).unwrap();
         let mut lines = out.split("\r\n");
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,n,,"
+            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,named pipe (FIFO); never opened,,"
         );
     }
 }

@@ -1,9 +1,94 @@
-//! The files of the case folder: `report.csv` and `hits.csv` ([`csv`]),
-//! `summary.json` ([`summary`]) and `manifest.sha256` ([`manifest`]).
-//! `audit.jsonl` is written by [`crate::case::audit`].
+//! The outputs of a scan: the rows in report order, each rendered once into
+//! its cells and handed to every [`RowOutput`] (`report.csv` and `hits.csv`
+//! in [`csv`], `report.jsonl` in [`jsonl`], `report.dfxml` in [`dfxml`]), the
+//! rows as they are found (`hits.csv` and `--stream`), and `summary.json`
+//! ([`summary`]). The audit log, journal and manifest belong to the case
+//! folder's lifecycle (`crate::case`).
 
 pub mod csv;
+pub mod dfxml;
+pub mod jsonl;
 pub mod summary;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// An output of rows in report order.
+pub trait RowOutput {
+    /// The next row.
+    fn row(&mut self, cells: &csv::Cells) -> std::io::Result<()>;
+    /// No more rows: complete the output.
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+/// A case file written to a temporary name beside it (its name with
+/// `.partial` appended), synced and renamed into
+/// place by [`AtomicFile::commit`], so the file is either absent, old or
+/// complete. Dropped without a commit, the temporary file is removed.
+pub struct AtomicFile {
+    w: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        // `report.csv.partial`: each file its own temporary name.
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        let tmp = path.with_file_name(name);
+        Ok(AtomicFile {
+            w: BufWriter::with_capacity(1 << 20, File::create(&tmp)?),
+            tmp,
+            path: path.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Syncs the file and renames it into place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        self.w.flush()?;
+        self.w.get_ref().sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a file through `fill` atomically (see [`AtomicFile`]).
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut AtomicFile) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    fill(&mut f)?;
+    f.commit()
+}
+
+/// [`write_with`] for bytes already in memory.
+pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_with(path, |w| w.write_all(data))
+}
 
 /// `report.csv`: one row per entry, sorted by path.
 pub const REPORT: &str = "report.csv";
@@ -16,8 +101,21 @@ pub const AUDIT: &str = "audit.jsonl";
 /// `manifest.sha256`: digests of the other files, written last.
 pub const MANIFEST: &str = "manifest.sha256";
 
+/// `report.jsonl` (`--jsonl`): the rows of `report.csv` as JSON lines.
+pub const REPORT_JSONL: &str = "report.jsonl";
+/// `report.dfxml` (`--dfxml`): the rows of `report.csv` as DFXML.
+pub const REPORT_DFXML: &str = "report.dfxml";
+
 /// Every file a case folder holds; a folder holding any of them is not reused.
-pub const CASE_FILES: [&str; 5] = [REPORT, HITS, SUMMARY, AUDIT, MANIFEST];
+pub const CASE_FILES: [&str; 7] = [
+    REPORT,
+    HITS,
+    SUMMARY,
+    AUDIT,
+    MANIFEST,
+    REPORT_JSONL,
+    REPORT_DFXML,
+];
 
 /// Opens a file of a case folder for reading: without following a symbolic
 /// link, without blocking on a FIFO, and only if it is a regular file. A case

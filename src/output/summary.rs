@@ -98,7 +98,8 @@ pub struct Summary {
     pub tool: &'static str,
     /// Tool version.
     pub version: &'static str,
-    /// `complete`, `interrupted` or `stopped` (by `--stop-after`).
+    /// `complete`, `interrupted`, `stopped` (by `--stop-after`) or
+    /// `incomplete` (part of the evidence could not be walked).
     pub status: &'static str,
     /// True when every entry found has its row.
     pub complete: bool,
@@ -139,6 +140,9 @@ pub struct Summary {
     pub exit_status: u8,
     /// Every warning given during the scan (also in audit.jsonl).
     pub warnings: Vec<String>,
+    /// Case files written besides the four always there (`report.jsonl`,
+    /// `report.dfxml`).
+    pub outputs: Vec<&'static str>,
 }
 
 /// Counts built from report rows, the same way for rows hashed in this run, rows
@@ -162,16 +166,39 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// An empty tally for sets named `set_names`.
-    pub fn new(set_names: &[String]) -> Tally {
+    /// An empty tally for `sets` sets.
+    pub fn new(sets: usize) -> Tally {
         Tally {
-            per_set: vec![0; set_names.len()],
+            per_set: vec![0; sets],
             ..Tally::default()
         }
     }
 
-    /// Counts one row given as its cells, in report column order.
-    pub fn add<S: AsRef<str>>(&mut self, cells: &[S], set_names: &[String]) {
+    /// Counts one row.
+    pub fn add(&mut self, r: &crate::record::Record) {
+        self.verdicts.add(r.verdict);
+        if r.digests.is_some() {
+            self.files_hashed += 1;
+            self.bytes_hashed += r.size;
+            if r.size == 0 {
+                self.empty_files += 1;
+            }
+        }
+        for &i in &r.sets {
+            if let Some(n) = self.per_set.get_mut(i as usize) {
+                *n += 1;
+            }
+        }
+        if r.verdict.is_hit() {
+            if let Some(c) = r.category {
+                *self.categories.entry(c.notation()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Counts one row given as its cells, in report column order (as `verify`
+    /// reads them back), with sets named `set_names`.
+    pub fn add_cells<S: AsRef<str>>(&mut self, cells: &[S], set_names: &[String]) {
         use crate::output::csv::col;
         let cell = |i: usize| cells.get(i).map_or("", |c| c.as_ref());
         let Some(verdict) = crate::record::Verdict::parse(cell(col::VERDICT)) else {

@@ -5,28 +5,20 @@
 //! group files whose names suggest pictures, videos or archives. Content decides
 //! the rest while reading: a large file whose first bytes are not an image, a
 //! video or an archive is put back until everything else has been read (see
-//! [`Queue::defer`]). On a spinning disk each group is read in physical order.
-//! The folders holding user profiles near the top of the evidence
-//! ([`priority_dirs`]) are also walked first, so their files can be read while
-//! the rest of the tree is walked ([`Queue::extend`]). None of this changes a
-//! report row (only which path of a hard-linked file is the one read, which
-//! the note of the others names): `report.csv` is sorted by path at the end.
+//! `super::queue::Queue::defer`). On a spinning disk each group is read in
+//! physical order. The folders holding user profiles near the top of the
+//! evidence are also listed first, so their files can be read while the rest
+//! is listed. None of this changes a report row (only which path of a
+//! hard-linked file is the one read, which the note of the others names): the
+//! reports are sorted by path at the end.
 
-use crate::evidence::fs::walk::{self, Found, Status};
-use std::collections::{HashMap, VecDeque};
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use crate::evidence::{Listing, Source, CAMERA_FOLDER, PROFILE_ROOTS};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// A large file whose content is not a likely hit is read after everything else.
 pub const DEFER_ABOVE: u64 = 1 << 20;
 
-/// Names of folders holding one folder per user.
-const PROFILE_ROOTS: &[&str] = &["users", "home", "documents and settings"];
 /// Extensions of pictures, videos and archives (lower case).
 const MEDIA_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jfif", "png", "gif", "bmp", "webp", "heic", "heif", "tif", "tiff", "mp4",
@@ -39,7 +31,7 @@ pub fn group(rel: &str) -> u8 {
     let dirs = &parts[..parts.len().saturating_sub(1)];
     let in_profile = dirs.iter().enumerate().any(|(i, d)| {
         (PROFILE_ROOTS.iter().any(|r| d.eq_ignore_ascii_case(r)) && i + 1 < dirs.len())
-            || d.eq_ignore_ascii_case("dcim")
+            || d.eq_ignore_ascii_case(CAMERA_FOLDER)
     });
     let media = crate::digest::content::extension(rel)
         .is_some_and(|e| MEDIA_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)));
@@ -51,244 +43,151 @@ pub fn group(rel: &str) -> u8 {
     }
 }
 
-/// The folders walked (and read) before the rest of the evidence: user profile
-/// roots (`Users`, `home`, `Documents and Settings`) and camera folders (`DCIM`)
-/// at the top of the evidence or one level down (a folder per partition), on
-/// the evidence's filesystem unless `cross_filesystems`. Sorted; empty when there
-/// are none. A top level of more than [`WIDE_TOP`] folders is not looked into.
-pub fn priority_dirs(root: &Path, cross_filesystems: bool) -> Vec<PathBuf> {
-    let Ok(root_meta) = std::fs::symlink_metadata(root) else {
-        return Vec::new();
-    };
-    // Real directories only (never a symbolic link), on the right filesystem.
-    let dirs_in = |dir: &Path| -> Vec<PathBuf> {
-        let Ok((names, _, _)) = walk::list_dir(dir) else {
-            return Vec::new();
-        };
-        names
-            .into_iter()
-            .map(|(name, _)| dir.join(OsStr::from_bytes(&name)))
-            .filter(|p| {
-                std::fs::symlink_metadata(p)
-                    .is_ok_and(|m| m.is_dir() && (cross_filesystems || m.dev() == root_meta.dev()))
-            })
-            .collect()
-    };
-    let is_priority = |p: &Path| {
-        p.file_name().and_then(OsStr::to_str).is_some_and(|n| {
-            n.eq_ignore_ascii_case("dcim")
-                || PROFILE_ROOTS.iter().any(|r| n.eq_ignore_ascii_case(r))
-        })
-    };
-    let top = dirs_in(root);
-    let mut found: Vec<PathBuf> = top.iter().filter(|p| is_priority(p)).cloned().collect();
-    if top.len() <= WIDE_TOP {
-        for d in top.iter().filter(|p| !is_priority(p)) {
-            found.extend(dirs_in(d).into_iter().filter(|p| is_priority(p)));
-        }
-    }
-    found.sort();
-    found
+/// The entries of a scan, numbered across the two parts of the listing: the
+/// folders listed first, then the rest, added once listed; with the other
+/// paths of each hard-linked file, which get their rows from its one read.
+pub struct Todo {
+    /// The part listed first.
+    pub first: Listing,
+    /// The other paths, in the first part, of first-part files read.
+    pub first_links: HashMap<u32, Vec<u32>>,
+    /// The rest, once listed and planned.
+    pub rest: OnceLock<Rest>,
 }
 
-/// Top-level folders beyond which [`priority_dirs`] does not look one level down.
-pub const WIDE_TOP: usize = 64;
+/// The part listed after the first.
+pub struct Rest {
+    /// Its entries, numbered from the end of the first part's.
+    pub listing: Listing,
+    /// The other paths of its hard-linked files, read with the first path.
+    pub links: HashMap<u32, Vec<u32>>,
+    /// Paths here of files read as a path of the first part (by its number).
+    pub late: HashMap<u32, Vec<u32>>,
+}
+
+impl Todo {
+    /// The listing holding entry `id`, and the entry's index in it; entries of
+    /// the rest are handed out only once it is listed.
+    pub fn get(&self, id: u32) -> (&Listing, usize) {
+        let n = self.first.len();
+        if (id as usize) < n {
+            (&self.first, id as usize)
+        } else {
+            let rest = self.rest.get().expect("the rest is listed");
+            (&rest.listing, id as usize - n)
+        }
+    }
+
+    /// The other paths of entry `id` in its own part, read with it.
+    pub fn links(&self, id: u32) -> &[u32] {
+        let links = if (id as usize) < self.first.len() {
+            Some(&self.first_links)
+        } else {
+            self.rest.get().map(|r| &r.links)
+        };
+        links
+            .and_then(|l| l.get(&id))
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The paths in the rest of first-part entry `id`: `None` while the rest
+    /// is not listed.
+    pub fn late(&self, id: u32) -> Option<&[u32]> {
+        let rest = self.rest.get()?;
+        Some(rest.late.get(&id).map_or(&[][..], Vec::as_slice))
+    }
+
+    /// Entries listed so far.
+    pub fn len(&self) -> usize {
+        self.first.len() + self.rest.get().map_or(0, |r| r.listing.len())
+    }
+
+    /// Whether nothing is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The listings so far.
+    pub fn listings(&self) -> Vec<&Listing> {
+        std::iter::once(&self.first)
+            .chain(self.rest.get().map(|r| &r.listing))
+            .collect()
+    }
+}
 
 /// What to read, in what order.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Indices of the entries to process, in reading order. Hard links other
-    /// than the first path of each inode are not here.
-    pub order: Vec<usize>,
-    /// For an entry read, the other paths of the same inode, which get rows with
+    /// Entries to handle (numbered from the plan's offset), in reading order.
+    /// Hard links other than the path read of each file are not here.
+    pub order: Vec<u32>,
+    /// For a path read, the other paths of the same file, which get rows with
     /// the digests of that one read.
-    pub links: HashMap<usize, Vec<usize>>,
+    pub links: HashMap<u32, Vec<u32>>,
     /// Entries in the first two groups (user folders).
     pub in_profiles: usize,
-    /// Entries placed by FIEMAP (physical order only).
+    /// Entries placed by their physical position (physical order only).
     pub physically_mapped: usize,
 }
 
-impl Plan {
-    /// The same plan for entries numbered from `by` rather than 0.
-    pub fn shifted(self, by: usize) -> Plan {
-        Plan {
-            order: self.order.into_iter().map(|i| i + by).collect(),
-            links: self
-                .links
-                .into_iter()
-                .map(|(k, v)| (k + by, v.into_iter().map(|i| i + by).collect()))
-                .collect(),
-            ..self
-        }
-    }
-}
-
-/// The key grouping the paths of one hard-linked file, read once: device and
-/// inode of a regular file with more than one link; `None` otherwise.
-pub fn inode_key(f: &Found) -> Option<(u64, u64)> {
-    (f.status == Status::Hash && f.nlink > 1).then_some((f.dev, f.ino))
-}
-
-/// Plans the reading of `todo`. With `physical`, each group is sorted by the
-/// physical offset of its files (by inode number where that is unknown).
-pub fn plan(todo: &[&Found], physical: bool) -> Plan {
+/// Plans the entries of `listing`, numbered from `offset`, but those `done`
+/// says are done. Each entry's read group is set on the way. Of the paths of a
+/// hard-linked file, the least report path is read, unless `read_elsewhere`
+/// says the file is read as a path of another part (its paths here are then
+/// left out and returned, with that path, as "late" links). With `physical`,
+/// each group is put in the order `source` finds best for a spinning disk.
+pub fn plan(
+    listing: &mut Listing,
+    offset: u32,
+    done: &dyn Fn(u32) -> bool,
+    read_elsewhere: &dyn Fn((u64, u64)) -> Option<u32>,
+    physical: bool,
+    source: &dyn Source,
+) -> (Plan, Vec<(u32, u32)>) {
     let mut plan = Plan::default();
-    let mut first_of_inode: HashMap<(u64, u64), usize> = HashMap::new();
-    let mut groups: [Vec<usize>; 4] = Default::default();
-    for (i, f) in todo.iter().enumerate() {
-        if let Some(key) = inode_key(f) {
-            match first_of_inode.get(&key) {
-                Some(&first) => {
-                    plan.links.entry(first).or_default().push(i);
-                    continue;
-                }
-                None => {
-                    first_of_inode.insert(key, i);
-                }
-            }
+    let mut late = Vec::new();
+    let mut by_file: HashMap<(u32, u64), Vec<u32>> = HashMap::new();
+    let mut groups: [Vec<u32>; 4] = Default::default();
+    for i in 0..listing.len() {
+        let id = offset + i as u32;
+        if done(id) {
+            continue;
         }
-        groups[usize::from(group(&f.rel))].push(i);
+        let g = group(&listing.path(i));
+        listing.set_group(i, g);
+        if let Some(key) = listing.item(i).link_key() {
+            let dev = listing.dev(listing.item(i));
+            if let Some(read_as) = read_elsewhere((dev, key.1)) {
+                late.push((read_as, id));
+                continue;
+            }
+            by_file.entry(key).or_default().push(id);
+            continue;
+        }
+        groups[usize::from(g)].push(i as u32);
+    }
+    // Each hard-linked file: its least path is read, the others get its row.
+    for (_, mut ids) in by_file {
+        let path = |id: &u32| listing.path((id - offset) as usize);
+        ids.sort_by_cached_key(path);
+        let first = ids[0];
+        let g = listing.item((first - offset) as usize).group;
+        groups[usize::from(g)].push(first - offset);
+        if ids.len() > 1 {
+            plan.links.insert(first, ids[1..].to_vec());
+        }
     }
     plan.in_profiles = groups[0].len() + groups[1].len();
     for g in &mut groups {
         if physical {
-            plan.physically_mapped += crate::evidence::fs::device::sort_physical(g, todo);
+            plan.physically_mapped += source.place(listing, g);
+        } else {
+            // The listing's order, made the same for every run.
+            g.sort_unstable();
         }
-        plan.order.append(g);
+        plan.order.extend(g.iter().map(|i| i + offset));
     }
-    plan
-}
-
-/// Hands out entries to readers: the plan's order first, then the files put
-/// back by [`Queue::defer`]. The order can come in two parts: the first at once,
-/// the rest ([`Queue::extend`]) once walked; until then readers that run out
-/// wait for it.
-pub struct Queue<'a> {
-    first: Vec<usize>,
-    rest: OnceLock<Vec<usize>>,
-    next: AtomicUsize,
-    deferred: Mutex<VecDeque<usize>>,
-    /// Entries of the first pass being worked on: while any is, a reader that
-    /// finds nothing to do waits, since one may yet be put back.
-    active: AtomicUsize,
-    /// Stop the queue when any is set (interrupt, fatal error, --stop-after reached).
-    stops: [&'a AtomicBool; 2],
-}
-
-/// One entry to read.
-#[derive(Debug, Clone, Copy)]
-pub struct Take {
-    /// Index into the to-do list.
-    pub index: usize,
-    /// Whether this is the deferred second pass (no further deferral).
-    pub deferred: bool,
-}
-
-impl<'a> Queue<'a> {
-    /// A queue over `first`, to be completed by [`Queue::extend`], stopped early
-    /// when either flag is set.
-    pub fn new(first: Vec<usize>, stops: [&'a AtomicBool; 2]) -> Queue<'a> {
-        Queue {
-            first,
-            rest: OnceLock::new(),
-            next: AtomicUsize::new(0),
-            deferred: Mutex::new(VecDeque::new()),
-            active: AtomicUsize::new(0),
-            stops,
-        }
-    }
-
-    /// Appends the rest of the order (once; a second call is ignored). Until
-    /// this is called the queue is never finished.
-    pub fn extend(&self, rest: Vec<usize>) {
-        let _ = self.rest.set(rest);
-    }
-
-    /// Whether the scan is stopping.
-    pub fn stopped(&self) -> bool {
-        self.stops.iter().any(|s| s.load(Ordering::Relaxed))
-    }
-
-    /// The next entry, or `None` when all are done or the scan stops. A first-pass
-    /// entry must be followed by [`Queue::done`] or [`Queue::defer`].
-    pub fn take(&self) -> Option<Take> {
-        self.next_entry(true)
-    }
-
-    /// Like [`Queue::take`], but `None` at once when nothing is ready, rather than
-    /// waiting for entries other readers may put back or the walk may add.
-    pub fn take_ready(&self) -> Option<Take> {
-        self.next_entry(false)
-    }
-
-    /// Claims the next entry of the order, if one is there yet.
-    fn claim(&self) -> Option<usize> {
-        let rest = self.rest.get().map_or(&[][..], Vec::as_slice);
-        let mut i = self.next.load(Ordering::SeqCst);
-        loop {
-            if i >= self.first.len() + rest.len() {
-                return None;
-            }
-            match self
-                .next
-                .compare_exchange(i, i + 1, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => {
-                    return Some(match self.first.get(i) {
-                        Some(&index) => index,
-                        None => rest[i - self.first.len()],
-                    })
-                }
-                Err(now) => i = now,
-            }
-        }
-    }
-
-    fn next_entry(&self, wait: bool) -> Option<Take> {
-        loop {
-            if self.stopped() {
-                return None;
-            }
-            // Seen before claiming: if the whole order was there, an empty claim
-            // means it is used up.
-            let complete = self.rest.get().is_some();
-            self.active.fetch_add(1, Ordering::SeqCst);
-            if let Some(index) = self.claim() {
-                return Some(Take {
-                    index,
-                    deferred: false,
-                });
-            }
-            self.active.fetch_sub(1, Ordering::SeqCst);
-            if complete {
-                if let Some(index) = self.deferred.lock().expect("queue").pop_front() {
-                    return Some(Take {
-                        index,
-                        deferred: true,
-                    });
-                }
-            }
-            if !wait || (complete && self.active.load(Ordering::SeqCst) == 0) {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    /// A taken entry is finished.
-    pub fn done(&self, t: Take) {
-        if !t.deferred {
-            self.active.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    /// Puts a first-pass entry back, to be read after every other.
-    pub fn defer(&self, t: Take) {
-        debug_assert!(!t.deferred);
-        self.deferred.lock().expect("queue").push_back(t.index);
-        self.active.fetch_sub(1, Ordering::SeqCst);
-    }
+    (plan, late)
 }
 
 #[cfg(test)]
@@ -305,72 +204,5 @@ mod tests {
         // The folder itself, not a user's folder in it.
         assert_eq!(group("/Users/desktop.ini"), 3);
         assert_eq!(group("/usersettings/a/b.txt"), 3);
-    }
-
-    #[test]
-    fn priority_dirs_near_the_top() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        for d in [
-            "Users/alice",
-            "part2/home/bob",
-            "part2/Windows",
-            "DCIM/100APPLE",
-            "a/b/Users/deep",
-            "data/media/0/DCIM",
-            "usersettings",
-        ] {
-            std::fs::create_dir_all(root.join(d)).unwrap();
-        }
-        std::fs::write(root.join("home"), b"a file named home").unwrap();
-        std::os::unix::fs::symlink(root.join("Users"), root.join("part2/users")).unwrap();
-        let got: Vec<PathBuf> = priority_dirs(root, false)
-            .into_iter()
-            .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
-            .collect();
-        // One level down at most; never a file or a symbolic link.
-        assert_eq!(
-            got,
-            ["DCIM", "Users", "part2/home"].map(PathBuf::from).to_vec()
-        );
-    }
-
-    #[test]
-    fn queue_waits_for_the_rest_of_the_walk() {
-        let stop = AtomicBool::new(false);
-        let q = Queue::new(vec![1], [&stop, &stop]);
-        let first = q.take().unwrap();
-        q.done(first);
-        assert!(q.take_ready().is_none(), "nothing ready yet");
-        std::thread::scope(|s| {
-            let reader = s.spawn(|| {
-                let mut seen = Vec::new();
-                while let Some(t) = q.take() {
-                    seen.push(t.index);
-                    q.done(t);
-                }
-                seen
-            });
-            std::thread::sleep(Duration::from_millis(30));
-            // The reader is still waiting: the rest is not there yet.
-            assert!(!reader.is_finished());
-            q.extend(vec![2, 3]);
-            assert_eq!(reader.join().unwrap(), [2, 3]);
-        });
-    }
-
-    #[test]
-    fn queue_serves_deferred_entries_last() {
-        let stop = AtomicBool::new(false);
-        let q = Queue::new(vec![5, 6], [&stop, &stop]);
-        q.extend(vec![7]);
-        let a = q.take().unwrap();
-        q.defer(a);
-        let mut seen = Vec::new();
-        while let Some(t) = q.take() {
-            seen.push((t.index, t.deferred));
-            q.done(t);
-        }
-        assert_eq!(seen, [(6, false), (7, false), (5, true)]);
     }
 }

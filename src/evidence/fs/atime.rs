@@ -130,5 +130,35 @@ fn records_at(path: &Path) -> bool {
     mounts::find(path).is_none_or(|m| m.records_access_times())
 }
 
+/// What a scan did about access times, for the audit log.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AccessReport {
+    /// Files read without `O_NOATIME` on a mount that records access times.
+    pub files_read_without_noatime: u64,
+    /// Directories listed so.
+    pub directories_listed_without_noatime: u64,
+    /// Symbolic links whose target was not read.
+    pub link_targets_not_read: u64,
+    /// Link targets read anyway (`--read-link-targets`) on such a mount.
+    pub link_targets_read_updating_access_time: u64,
+    /// Whether any access time may have changed.
+    pub access_times_may_have_changed: bool,
+}
+
+impl AccessTimes {
+    /// The counts so far.
+    pub fn report(&self) -> AccessReport {
+        AccessReport {
+            files_read_without_noatime: self.files_exposed.load(Ordering::Relaxed),
+            directories_listed_without_noatime: self.dirs_exposed.load(Ordering::Relaxed),
+            link_targets_not_read: self.link_targets_not_read.load(Ordering::Relaxed),
+            link_targets_read_updating_access_time: self
+                .link_targets_read_exposed
+                .load(Ordering::Relaxed),
+            access_times_may_have_changed: self.any_exposed(),
+        }
+    }
+}
+
 /// The warning given the first time access times cannot be preserved.
 pub const NOT_PRESERVED: &str = "access times are not preserved: the kernel refused O_NOATIME (this user does not own the evidence files; run as root) on a mount that is writable and records access times; files read may show new access times (counted in audit.jsonl)";

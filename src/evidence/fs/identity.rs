@@ -13,7 +13,7 @@
 //! the filesystem's `f_fsid` must match instead.
 
 use crate::evidence::fs::mounts::{self, MountFacts};
-use crate::record::FileTime;
+use crate::time::FileTime;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};

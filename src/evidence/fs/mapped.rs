@@ -8,7 +8,7 @@
 //! process.
 //!
 //! So every mapping is registered in a guard slot while it is hashed, and a
-//! `SIGBUS` handler, installed on first use, checks the faulting address against
+//! `SIGBUS` handler checks the faulting address against
 //! the slots. For an address in a guarded mapping it maps zero pages over the
 //! rest of that mapping, records where the fault happened, and returns, so the
 //! hashing thread carries on over zeros and finds the fault afterwards. The
@@ -16,14 +16,17 @@
 //! which reports what happened (a read error with its offset, or a file that
 //! changed). A fault anywhere else is passed on to the handler that was there
 //! before (the runtime's stack-overflow check) or to the default action.
+//!
+//! The handler is process-wide, so the library never installs it by itself:
+//! the program does, through [`enable_fault_recovery`], whose contract says
+//! what it accepts. Until then, files are read with `read(2)` only.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
-#[cfg(test)]
-use crate::digest::MultiHasher;
 use crate::digest::Update;
+use crate::evidence::Mapped;
 
 /// Files are mapped this much at a time, so pages behind the read can be
 /// dropped (a mapped page cannot be) and a fault costs at most one window.
@@ -32,21 +35,6 @@ pub const WINDOW: u64 = 32 << 20;
 const PIECE: usize = 1 << 20;
 /// Mappings guarded at once; with more readers than this, the rest use `read(2)`.
 const SLOTS: usize = 256;
-
-/// How a mapped read ended.
-#[derive(Debug)]
-pub enum Mapped {
-    /// Every byte up to the end offset was hashed.
-    Done,
-    /// A page could not be read (the file shrank, or the device failed) at this
-    /// file offset; the digest is worthless.
-    Fault(u64),
-    /// The file could not be mapped (no guard slot free, or `mmap` refused);
-    /// nothing was hashed.
-    Unavailable,
-    /// `progress` asked to stop at this offset.
-    Stopped(u64),
-}
 
 /// One guarded address range; `start == end == 0` when free.
 struct Slot {
@@ -147,7 +135,19 @@ fn pass_on(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void)
     }
 }
 
-fn install() -> bool {
+/// Installs the process-wide `SIGBUS` handler that lets large files be hashed
+/// through memory maps (see the module's description); returns whether it is
+/// in place. Idempotent.
+///
+/// # Safety
+///
+/// The caller accepts that this process's `SIGBUS` disposition is replaced for
+/// good: the handler maps zero pages over a guarded mapping that faults, and
+/// hands any other `SIGBUS` to the disposition it found (or to the default
+/// action). Nothing else in the process may install a `SIGBUS` handler after
+/// this, or rely on `SIGBUS` being delivered for faults in this library's
+/// guarded mappings.
+pub unsafe fn enable_fault_recovery() -> bool {
     INSTALL.call_once(|| {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -212,10 +212,10 @@ pub fn hash_mapped(
     file: &File,
     from: u64,
     to: u64,
-    hasher: &mut impl Update,
-    mut progress: impl FnMut(u64) -> bool,
+    hasher: &mut dyn Update,
+    progress: &mut dyn FnMut(u64) -> bool,
 ) -> Mapped {
-    if !install() || from % PAGE.load(Ordering::Relaxed) as u64 != 0 {
+    if PREVIOUS.get().is_none() || from % PAGE.load(Ordering::Relaxed) as u64 != 0 {
         return Mapped::Unavailable;
     }
     let mut at = from;
@@ -257,6 +257,12 @@ pub fn hash_mapped(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::MultiHasher;
+
+    fn enable() {
+        // SAFETY: the test process accepts the handler (see its contract).
+        assert!(unsafe { enable_fault_recovery() });
+    }
     use std::io::Write;
 
     fn file_of(len: usize) -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
@@ -272,13 +278,14 @@ mod tests {
 
     #[test]
     fn mapped_digest_equals_read_digest() {
+        enable();
         let len = WINDOW as usize + 3 * PIECE + 123;
         let (_dir, path, data) = file_of(len);
         let file = File::open(&path).unwrap();
         let mut head = MultiHasher::new(true);
         head.update(&data[..65536]);
         let mut seen = Vec::new();
-        let r = hash_mapped(&file, 65536, len as u64, &mut head, |o| {
+        let r = hash_mapped(&file, 65536, len as u64, &mut head, &mut |o| {
             seen.push(o);
             true
         });
@@ -288,13 +295,14 @@ mod tests {
         assert_eq!(head.finish(), whole.finish());
         assert_eq!(seen, vec![65536 + WINDOW, len as u64]);
         assert!(matches!(
-            hash_mapped(&file, 100, 200, &mut MultiHasher::new(false), |_| true),
+            hash_mapped(&file, 100, 200, &mut MultiHasher::new(false), &mut |_| true),
             Mapped::Unavailable
         ));
     }
 
     #[test]
     fn a_file_that_shrinks_during_the_read_faults_instead_of_killing() {
+        enable();
         let len = WINDOW as usize + 8 * PIECE;
         let (_dir, path, _) = file_of(len);
         let file = File::open(&path).unwrap();
@@ -302,17 +310,23 @@ mod tests {
         let page = PAGE.load(Ordering::Relaxed) as u64;
         let cut = WINDOW + 3 * PIECE as u64 + 100;
         // Once the first window is hashed, another handle cuts the file short.
-        let r = hash_mapped(&file, 0, len as u64, &mut MultiHasher::new(false), |at| {
-            if at == WINDOW {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .unwrap()
-                    .set_len(cut)
-                    .unwrap();
-            }
-            true
-        });
+        let r = hash_mapped(
+            &file,
+            0,
+            len as u64,
+            &mut MultiHasher::new(false),
+            &mut |at| {
+                if at == WINDOW {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .unwrap()
+                        .set_len(cut)
+                        .unwrap();
+                }
+                true
+            },
+        );
         match r {
             // The page holding the new end is still readable (zeros past the
             // end); the next one faults.
@@ -321,7 +335,9 @@ mod tests {
         }
         assert!(FAULTS.load(Ordering::Relaxed) > before);
         // The guard was released and the process is intact: map again.
-        let r = hash_mapped(&file, 0, WINDOW, &mut MultiHasher::new(false), |_| true);
+        let r = hash_mapped(&file, 0, WINDOW, &mut MultiHasher::new(false), &mut |_| {
+            true
+        });
         assert!(matches!(r, Mapped::Done), "{r:?}");
     }
 }

@@ -36,7 +36,7 @@
 //! has); entries without it follow the slotted region and are found through the
 //! secondary tables.
 //!
-//! Building sorts externally ([`super::sorter`]), so memory stays bounded
+//! Building sorts externally ([`sorter`]), so memory stays bounded
 //! whatever the size of the set; the file is written under a temporary name and
 //! renamed only when complete.
 
