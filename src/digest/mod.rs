@@ -31,19 +31,32 @@ pub struct Digests {
 
 /// Byte arrays as lower-case hex in serialised digests.
 mod hex_serde {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer, const N: usize>(b: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::to_hex(b))
     }
 
+    /// Reads a digest from a borrowed or owned string, without allocating.
+    pub struct Hex<const N: usize>;
+
+    impl<const N: usize> serde::de::Visitor<'_> for Hex<N> {
+        type Value = [u8; N];
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a hex digest of {N} bytes")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<[u8; N], E> {
+            super::hex_array(v.as_bytes())
+                .ok_or_else(|| E::custom("not a hex digest of the right length"))
+        }
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[u8; N], D::Error> {
-        let text = <std::borrow::Cow<str>>::deserialize(d)?;
-        super::from_hex(text.as_bytes())
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| serde::de::Error::custom("not a hex digest of the right length"))
+        d.deserialize_str(Hex::<N>)
     }
 }
 
@@ -61,18 +74,39 @@ mod hex_serde_opt {
         }
     }
 
+    struct Digest<const N: usize>([u8; N]);
+
+    impl<'de, const N: usize> Deserialize<'de> for Digest<N> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(super::hex_serde::Hex::<N>).map(Digest)
+        }
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<Option<[u8; N]>, D::Error> {
-        let text = <Option<std::borrow::Cow<str>>>::deserialize(d)?;
-        match text {
-            None => Ok(None),
-            Some(t) => super::from_hex(t.as_bytes())
-                .and_then(|v| v.try_into().ok())
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom("not a hex digest of the right length")),
-        }
+        Ok(<Option<Digest<N>>>::deserialize(d)?.map(|x| x.0))
     }
+}
+
+/// Hex text of exactly `N` bytes (either case).
+pub fn hex_array<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
+    if text.len() != 2 * N {
+        return None;
+    }
+    let val = |c: u8| -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    };
+    let mut out = [0u8; N];
+    for (o, p) in out.iter_mut().zip(text.chunks_exact(2)) {
+        *o = (val(p[0])? << 4) | val(p[1])?;
+    }
+    Some(out)
 }
 
 /// MD5 of zero bytes.

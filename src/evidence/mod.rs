@@ -263,7 +263,7 @@ impl Listing {
         }
         let name = |it: &Item| &self.names[it.name_at as usize..][..it.name_len as usize];
         let mut order: Vec<u32> = (0..self.items.len() as u32).collect();
-        order.sort_by(|&a, &b| {
+        order.sort_unstable_by(|&a, &b| {
             let (a, b) = (&self.items[a as usize], &self.items[b as usize]);
             let pa = folder_paths[a.folder as usize]
                 .iter()

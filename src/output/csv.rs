@@ -129,6 +129,7 @@ pub struct LineWriter {
 impl Default for LineWriter {
     fn default() -> Self {
         let mut builder = csv::WriterBuilder::new();
+        // As `csv_writer`: the same lines, byte for byte.
         builder
             .terminator(csv::Terminator::CRLF)
             .buffer_capacity(1024);
@@ -154,25 +155,27 @@ impl LineWriter {
     }
 }
 
+/// The CSV writer the report's lines are made with (see [`LineWriter`]).
+fn csv_writer<W: std::io::Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .buffer_capacity(1 << 16)
+        .from_writer(w)
+}
+
 /// `report.csv` or `hits.csv` written in report order, to a temporary name
 /// renamed into place when finished.
 pub struct CsvOutput {
-    out: super::AtomicFile,
-    lines: LineWriter,
+    out: csv::Writer<super::AtomicFile>,
     hits_only: bool,
 }
 
 impl CsvOutput {
     /// The report (every row) or, with `hits_only`, `hits.csv`, at `path`.
     pub fn create(path: &std::path::Path, hits_only: bool) -> std::io::Result<CsvOutput> {
-        let mut out = super::AtomicFile::create(path)?;
-        let mut lines = LineWriter::default();
-        std::io::Write::write_all(&mut out, &lines.header())?;
-        Ok(CsvOutput {
-            out,
-            lines,
-            hits_only,
-        })
+        let mut out = csv_writer(super::AtomicFile::create(path)?);
+        out.write_record(COLUMNS)?;
+        Ok(CsvOutput { out, hits_only })
     }
 }
 
@@ -180,13 +183,16 @@ impl super::RowOutput for CsvOutput {
     fn row(&mut self, cells: &Cells) -> std::io::Result<()> {
         let hit = crate::record::Verdict::parse(&cells[col::VERDICT]).is_some_and(|v| v.is_hit());
         if !self.hits_only || hit {
-            std::io::Write::write_all(&mut self.out, &self.lines.line(cells))?;
+            self.out.write_record(cells)?;
         }
         Ok(())
     }
 
     fn finish(self: Box<Self>) -> std::io::Result<()> {
-        self.out.commit()
+        self.out
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .commit()
     }
 }
 

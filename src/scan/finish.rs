@@ -8,13 +8,15 @@ use crate::config::ScanConfig;
 use crate::error::{Error, ExitStatus, Result};
 use crate::failpoint;
 use crate::hashset::ContentCheck;
-use crate::output::csv::{cells, CsvOutput};
+use crate::output::csv::{cells, Cells, CsvOutput};
 use crate::output::dfxml::DfxmlOutput;
 use crate::output::jsonl::JsonlOutput;
 use crate::output::summary::{SetSummary, Summary, Tally, Timings};
 use crate::output::{
     RowOutput, AUDIT, HITS, MANIFEST, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY,
 };
+use crate::record::Record;
+use rayon::prelude::*;
 use std::path::Path;
 use std::time::Instant;
 
@@ -117,6 +119,9 @@ pub fn settle_checks(
     Ok(())
 }
 
+/// Rows parsed and rendered together.
+const RENDER_BATCH: usize = 4096;
+
 /// Writes every report from the journal, in path order; returns the rows.
 pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
     let dir = &cfg.output;
@@ -139,18 +144,45 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
     {
         outputs.push((open(name)?, name));
     }
-    let mut n = 0u64;
-    let rows = sort::sorted_rows(&dir.join(JOURNAL), dir, sort::RUN_BYTES, |r| {
-        let c = cells(&r, set_names);
-        for (o, _) in outputs.iter_mut() {
-            o.row(&c)?;
+    // Rows are parsed and rendered in batches on every thread, and written in order.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .thread_name(|i| format!("hashsweep-render-{i}"))
+        .build()
+        .map_err(|e| Error::output(dir.join(REPORT), e))?;
+    let mut batch: Vec<Vec<u8>> = Vec::with_capacity(RENDER_BATCH);
+    let mut written = 0u64;
+    let mut flush = |batch: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
+        let rendered: Vec<std::io::Result<Cells>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map(|line| {
+                    let r: Record = serde_json::from_slice(line).map_err(std::io::Error::other)?;
+                    Ok(cells(&r, set_names))
+                })
+                .collect()
+        });
+        batch.clear();
+        for c in rendered {
+            let c = c?;
+            for (o, _) in outputs.iter_mut() {
+                o.row(&c)?;
+            }
+            written += 1;
+            if written == 1000 {
+                failpoint::hit("writing-report");
+            }
         }
-        n += 1;
-        if n == 1000 {
-            failpoint::hit("writing-report");
+        Ok(())
+    };
+    let rows = sort::sorted_lines(&dir.join(JOURNAL), dir, sort::RUN_BYTES, |line| {
+        batch.push(line.to_vec());
+        if batch.len() == RENDER_BATCH {
+            flush(&mut batch)?;
         }
         Ok(())
     })
+    .and_then(|rows| flush(&mut batch).map(|_| rows))
     .map_err(|e| Error::output(dir.join(REPORT), e))?;
     for (o, name) in outputs {
         o.finish().map_err(|e| Error::output(dir.join(name), e))?;
