@@ -3,7 +3,7 @@
 //! never leaves a half-written case folder.
 
 use crate::case::audit::Header;
-use crate::case::journal::JOURNAL;
+use crate::case::journal::{JOURNAL, OLD_JOURNAL};
 use crate::case::lock::CaseLock;
 use crate::error::{Error, Result};
 use crate::evidence::fs::identity::EvidenceIdentity;
@@ -415,7 +415,7 @@ impl ScanConfig {
     fn check_new(&self) -> Result<()> {
         match CASE_FILES
             .iter()
-            .chain([&JOURNAL])
+            .chain([&JOURNAL, &OLD_JOURNAL])
             .find(|f| self.output.join(f).exists())
         {
             Some(f) => Err(Error::Usage(format!(
@@ -473,6 +473,14 @@ impl ScanConfig {
                 pathfmt::path_text(&self.output)
             ))
         };
+        if self.output.join(OLD_JOURNAL).symlink_metadata().is_ok() {
+            return Err(refuse(format!(
+                "the scan was started by an earlier build of hashsweep ({} {}, commit {}), whose journal ({OLD_JOURNAL}) this build cannot read; finish it with that build, or scan again into a new folder",
+                header["tool"].as_str().unwrap_or("?"),
+                header["version"].as_str().unwrap_or("?"),
+                header["build_commit"].as_str().unwrap_or("?"),
+            )));
+        }
         let before = &header["identity"];
         let now = self.identity();
         for (key, what) in [

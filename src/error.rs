@@ -68,24 +68,38 @@ impl Error {
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The exit status of `scan`, as documented in docs/report.md.
+/// The exit status of each command, as documented in docs/report.md. Each
+/// variant has one meaning; the numbers are per command (a pipeline knows
+/// which command it ran), following the conventions of the tools examiners
+/// already script: `grep` (1: not found) and `sha256sum -c` (1: a mismatch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// Completed, every file read, no alert.
-    NoAlert = 0,
-    /// At least one alert or conflict.
-    Alert = 1,
-    /// Usage error, unusable input or a fatal error.
-    Error = 2,
-    /// Completed with no alert, but some files or directories could not be read.
-    Unreadable = 3,
-    /// Interrupted; the case folder is marked incomplete.
-    Interrupted = 130,
+    /// `scan`: completed, every file read, no alert. Every other command: success.
+    NoAlert,
+    /// `scan`: at least one alert or conflict, or stopped by `--stop-after`.
+    Alert,
+    /// Any command: usage error, unusable input or a fatal error.
+    Error,
+    /// `scan`: no alert, but some files or directories could not be read, or
+    /// part of the tree could not be listed (`"status": "incomplete"`).
+    Unreadable,
+    /// `verify` (and `hashset info`): a check failed; the output says which.
+    NotVerified,
+    /// `hashset lookup`: at least one digest is in none of the sets.
+    NotInSet,
+    /// Interrupted by a signal; a scan's case folder is marked incomplete.
+    Interrupted,
 }
 
 impl ExitStatus {
     /// The numeric process exit code.
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            ExitStatus::NoAlert => 0,
+            ExitStatus::Alert | ExitStatus::NotVerified | ExitStatus::NotInSet => 1,
+            ExitStatus::Error => 2,
+            ExitStatus::Unreadable => 3,
+            ExitStatus::Interrupted => 130,
+        }
     }
 }

@@ -8,12 +8,18 @@
 //! - `interrupt-before-report`: SIGINT instead of SIGKILL, after hashing (every
 //!   row done), before `report.csv` is written.
 //!
-//! Unset (always, outside tests), these checks cost one comparison.
+//! Unset (always, outside tests), these checks cost one comparison. They
+//! exist only in debug and test builds (`debug_assertions`): in a release
+//! build every point is a no-op and the variable is never read.
 
-use std::sync::OnceLock;
-
+#[cfg(not(debug_assertions))]
 fn setting() -> Option<&'static str> {
-    static VALUE: OnceLock<Option<String>> = OnceLock::new();
+    None
+}
+
+#[cfg(debug_assertions)]
+fn setting() -> Option<&'static str> {
+    static VALUE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     VALUE
         .get_or_init(|| std::env::var("HASHSWEEP_FAILPOINT").ok())
         .as_deref()

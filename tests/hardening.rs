@@ -1254,3 +1254,33 @@ fn a_case_folder_on_a_second_mount_of_the_evidence_is_refused() {
         s.stderr
     );
 }
+
+// A case folder started by a build whose journal is `journal.csv` is refused,
+// by a resume and by a new scan, rather than half-read.
+#[test]
+fn a_folder_of_an_earlier_journal_format_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    write(&ev, "a.txt", b"a");
+    let case = tmp.path().join("case");
+    killed_at(&ev, &case, "before-report", &[]);
+    std::fs::rename(case.join("journal.jsonl"), case.join("journal.csv")).unwrap();
+    let r = scan(&ev, &case, &["--resume"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("earlier build of hashsweep"),
+        "{}",
+        r.stderr
+    );
+    assert!(!case.join("report.csv").exists());
+    let fresh = tmp.path().join("fresh");
+    std::fs::create_dir(&fresh).unwrap();
+    std::fs::write(fresh.join("journal.csv"), "").unwrap();
+    let s = scan(&ev, &fresh, &[]);
+    assert_eq!(s.code, 2);
+    assert!(
+        s.stderr.contains("already holds a case (journal.csv)"),
+        "{}",
+        s.stderr
+    );
+}

@@ -227,36 +227,9 @@ impl Event {
         }
     }
 
-    /// The name of every event, with `header` (the first line) first.
-    pub const NAMES: [&'static str; 19] = [
-        "header",
-        "decision",
-        "resume",
-        "io-policy",
-        "walk",
-        "journal-check",
-        "journal-row-rejected",
-        "resume-plan",
-        "read-plan",
-        "walk-failed",
-        "unreadable",
-        "changed",
-        "hashset-check",
-        "access-times",
-        "warning",
-        "fatal",
-        "end",
-        "interrupted",
-        "stopped",
-    ];
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_event_is_named_as_it_serialises_and_listed() {
+    /// One event of each kind (but the header), with empty figures, in the
+    /// order of [`Event::NAMES`]: for tests of the schema.
+    pub fn examples() -> Vec<Event> {
         let totals = Totals {
             status: "complete",
             stop_after: None,
@@ -277,7 +250,7 @@ mod tests {
             1,
         );
         let s = String::new;
-        let events = vec![
+        vec![
             Event::Decision {
                 threads: 1,
                 io_threads: 1,
@@ -358,7 +331,40 @@ mod tests {
             Event::End(totals.clone()),
             Event::Interrupted(totals.clone()),
             Event::Stopped(totals),
-        ];
+        ]
+    }
+
+    /// The name of every event, with `header` (the first line) first.
+    pub const NAMES: [&'static str; 19] = [
+        "header",
+        "decision",
+        "resume",
+        "io-policy",
+        "walk",
+        "journal-check",
+        "journal-row-rejected",
+        "resume-plan",
+        "read-plan",
+        "walk-failed",
+        "unreadable",
+        "changed",
+        "hashset-check",
+        "access-times",
+        "warning",
+        "fatal",
+        "end",
+        "interrupted",
+        "stopped",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_is_named_as_it_serialises_and_listed() {
+        let events = Event::examples();
         assert_eq!(events.len() + 1, Event::NAMES.len());
         for (e, name) in events.iter().zip(&Event::NAMES[1..]) {
             let v = serde_json::to_value(e).unwrap();

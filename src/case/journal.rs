@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 /// The journal's file name in the case folder.
 pub const JOURNAL: &str = "journal.jsonl";
 
+/// The journal of builds before the typed journal (rendered CSV rows). A
+/// folder holding one was started by such a build: it is not a new folder,
+/// and this build cannot finish it.
+pub const OLD_JOURNAL: &str = "journal.csv";
+
 /// Rows written between two flushes of the journal to the OS. A crash loses at
 /// most these rows, which a resume hashes again.
 pub const FLUSH_EVERY: usize = 256;

@@ -155,7 +155,7 @@ fn info(f: InfoFlags) -> ExitStatus {
         }
         Err(m) => {
             outln!("  checksum       FAILED: {m}");
-            ExitStatus::Alert
+            ExitStatus::NotVerified
         }
     }
 }
@@ -228,7 +228,7 @@ fn lookup(f: LookupFlags) -> ExitStatus {
     if all {
         ExitStatus::NoAlert
     } else {
-        ExitStatus::Alert
+        ExitStatus::NotInSet
     }
 }
 

@@ -50,6 +50,6 @@ pub fn run(flags: VerifyFlags) -> ExitStatus {
         ExitStatus::NoAlert
     } else {
         outln!("NOT verified: {shown}");
-        ExitStatus::Alert
+        ExitStatus::NotVerified
     }
 }

@@ -39,6 +39,9 @@ pub struct MemorySource {
     /// Folders whose entries are listed first (report paths, e.g. `/Users`).
     first: Vec<Vec<u8>>,
     modified: FileTime,
+    /// Listing the rest fails with this error once this many files were opened.
+    rest_failure: Mutex<Option<(u64, String)>>,
+    opened: std::sync::atomic::AtomicU64,
 }
 
 impl MemorySource {
@@ -51,6 +54,8 @@ impl MemorySource {
                 secs: 1_700_000_000,
                 nanos: 123_456_789,
             },
+            rest_failure: Mutex::new(None),
+            opened: Default::default(),
         }
     }
 
@@ -71,6 +76,13 @@ impl MemorySource {
                 link: 0,
             },
         );
+    }
+
+    /// Makes listing the part after the first fail with `error`, once
+    /// `after_opens` files have been opened (or after ten seconds): the rest of
+    /// a tree that cannot be walked while the first folders are being read.
+    pub fn fail_rest(&self, after_opens: u64, error: &str) {
+        *self.rest_failure.lock().expect("memory source") = Some((after_opens, error.into()));
     }
 
     /// Removes an entry (a file that vanishes after the listing).
@@ -96,6 +108,16 @@ impl MemorySource {
 
 impl Source for MemorySource {
     fn list(&self, part: Part, _ctx: &ListContext) -> io::Result<Listing> {
+        let failure = self.rest_failure.lock().expect("memory source").clone();
+        if let (Part::Rest, Some((after, error))) = (part, failure) {
+            let start = std::time::Instant::now();
+            while self.opened.load(std::sync::atomic::Ordering::SeqCst) < after
+                && start.elapsed().as_secs() < 10
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Err(io::Error::other(error));
+        }
         let entries = self.entries.lock().expect("memory source");
         let mut listing = Listing::new();
         let mut folders: BTreeMap<Vec<u8>, FolderId> = BTreeMap::new();
@@ -187,6 +209,8 @@ impl Source for MemorySource {
     }
 
     fn open(&self, listing: &Listing, i: usize, _in_order: bool, _p: &dyn Progress) -> Opened {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let path = listing.raw_path(i);
         let entry = self
             .entries
