@@ -526,6 +526,16 @@ impl ScanConfig {
                 Some(_) => {}
             }
         }
+        // Outputs an earlier run of the case asked for are made again, so that
+        // none is left behind the report.
+        for (on, name) in [
+            (&mut self.jsonl, crate::output::REPORT_JSONL),
+            (&mut self.dfxml, crate::output::REPORT_DFXML),
+        ] {
+            if self.output.join(name).symlink_metadata().is_ok() {
+                *on = true;
+            }
+        }
         self.already_complete = self.output.join(MANIFEST).is_file()
             && summary_says_complete(&self.output.join(SUMMARY));
         Ok(())

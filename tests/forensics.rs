@@ -333,7 +333,7 @@ fn verify_catches_every_kind_of_tampering() {
     verify_ok(&good);
 
     type Edit = fn(&Path);
-    let edits: [(&str, Edit, &str, &str); 5] = [
+    let edits: [(&str, Edit, &str, &str); 6] = [
         (
             "byte",
             |d| {
@@ -379,6 +379,22 @@ fn verify_catches_every_kind_of_tampering() {
             },
             "summary.json: SHA-256",
             "verdict counts",
+        ),
+        (
+            "bytes",
+            |d| {
+                let t = std::fs::read_to_string(d.join("summary.json")).unwrap();
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                let n = v["totals"]["bytes_hashed"].as_u64().unwrap();
+                let edited = t.replace(
+                    &format!("\"bytes_hashed\": {n}"),
+                    &format!("\"bytes_hashed\": {}", n + 1),
+                );
+                assert_ne!(edited, t);
+                std::fs::write(d.join("summary.json"), edited).unwrap();
+            },
+            "summary.json: SHA-256",
+            "bytes_hashed",
         ),
         (
             "manifest",

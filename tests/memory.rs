@@ -224,6 +224,16 @@ struct InterruptAfter<'a> {
     interrupt: &'a AtomicBool,
 }
 
+impl<'a> InterruptAfter<'a> {
+    fn new(after: u64, interrupt: &'a AtomicBool) -> Self {
+        InterruptAfter {
+            done: AtomicU64::new(0),
+            after,
+            interrupt,
+        }
+    }
+}
+
 impl Progress for InterruptAfter<'_> {
     fn file_done(&self, _bytes: u64) {
         if self.done.fetch_add(1, Ordering::SeqCst) + 1 >= self.after {
@@ -324,4 +334,145 @@ fn a_walk_that_fails_while_user_folders_are_read_leaves_the_scan_incomplete() {
     let out = hashsweep::scan::scan(&cfg, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
     assert_eq!(out.status, ExitStatus::Alert);
     assert_eq!(out.summary.status, "incomplete");
+}
+
+/// Evidence where a file in the user folders is hard-linked to a path outside
+/// them: read as its user-folder path, the other path gets its row from that
+/// read ("late" link).
+fn linked_across_parts(fail_rest: bool) -> MemorySource {
+    let src = MemorySource::new(&["/Users"]);
+    for i in 0..20 {
+        src.file(&format!("/Users/u/f{i}"), format!("user {i}").as_bytes());
+        src.file(&format!("/srv/f{i}"), format!("srv {i}").as_bytes());
+    }
+    let linked = Arc::new(b"one file, two names".to_vec());
+    for name in ["/Users/u/linked", "/srv/linked"] {
+        src.put(
+            name.as_bytes(),
+            MemEntry::File {
+                data: linked.clone(),
+                link: 42,
+            },
+        );
+    }
+    if fail_rest {
+        src.fail_rest(5, "Input/output error (os error 5)");
+    }
+    src
+}
+
+#[test]
+fn a_resume_reads_the_late_link_of_a_user_folder_file_already_done() {
+    let case = case_with_set(&format!("{}\n", md5_hex(b"not in the evidence")));
+    // The first run reads the user folders (the linked file among them); the
+    // walk of the rest fails, so /srv/linked never gets its row.
+    let cfg = config(&case, "case", |_| {});
+    let out = hashsweep::scan::scan(
+        &cfg,
+        &linked_across_parts(true),
+        &NoProgress,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(out.summary.status, "incomplete");
+    assert!(rows(&cfg.output)
+        .iter()
+        .any(|r| r["path"] == "/Users/u/linked"));
+    drop(cfg);
+    // The resume keeps /Users/u/linked's row, so /srv/linked must be read as
+    // itself, not wait for a read that never comes.
+    let cfg = config(&case, "case", |a| a.resume = true);
+    let out = hashsweep::scan::scan(
+        &cfg,
+        &linked_across_parts(false),
+        &NoProgress,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(out.summary.status, "complete", "{:?}", out.summary);
+    assert_eq!(out.status, ExitStatus::NoAlert);
+    assert_eq!(out.summary.totals.rows, 42);
+    let srv = row(&cfg.output, "/srv/linked");
+    assert_eq!(srv["md5"], md5_hex(b"one file, two names"));
+    assert_eq!(row(&cfg.output, "/Users/u/linked")["md5"], srv["md5"]);
+    let v = hashsweep::case::verify::verify(&cfg.output);
+    assert!(v.ok(), "{:?}", v.checks);
+}
+
+#[test]
+fn a_walk_that_fails_during_a_resume_keeps_the_journal() {
+    let make = |fail: bool| {
+        let src = MemorySource::new(&[]);
+        for i in 0..40 {
+            src.file(&format!("/srv/f{i:02}"), format!("srv {i}").as_bytes());
+        }
+        if fail {
+            src.fail_rest(0, "Input/output error (os error 5)");
+        }
+        src
+    };
+    let case = case_with_set(&format!("{}\n", md5_hex(b"not in the evidence")));
+    let cfg = config(&case, "case", |a| a.threads = Some(1));
+    let interrupt = AtomicBool::new(false);
+    let stop = InterruptAfter::new(30, &interrupt);
+    let out = hashsweep::scan::scan(&cfg, &make(false), &stop, &interrupt).unwrap();
+    let first_rows = out.summary.totals.rows;
+    assert!((30..40).contains(&first_rows), "{first_rows}");
+    drop(cfg);
+    // A resume whose walk fails lists nothing: no journal row may be taken
+    // for a file gone from the evidence.
+    let cfg = config(&case, "case", |a| a.resume = true);
+    let out =
+        hashsweep::scan::scan(&cfg, &make(true), &NoProgress, &AtomicBool::new(false)).unwrap();
+    assert_eq!(out.summary.status, "incomplete");
+    assert_eq!(out.status.code(), 3);
+    assert_eq!(
+        out.summary.totals.rows, first_rows,
+        "the journal's rows are kept"
+    );
+    drop(cfg);
+    // And the next resume, with the evidence readable, completes the scan.
+    let cfg = config(&case, "case", |a| a.resume = true);
+    let out =
+        hashsweep::scan::scan(&cfg, &make(false), &NoProgress, &AtomicBool::new(false)).unwrap();
+    assert_eq!(out.summary.status, "complete");
+    assert_eq!(out.summary.totals.rows, 40);
+    assert!(hashsweep::case::verify::verify(&cfg.output).ok());
+}
+
+#[test]
+fn a_resume_without_the_output_flags_keeps_every_output_current() {
+    let case = case_with_set(&format!("{}\n", md5_hex(b"not in the evidence")));
+    let cfg = config(&case, "case", |a| {
+        a.threads = Some(1);
+        a.jsonl = true;
+        a.dfxml = true;
+    });
+    let interrupt = AtomicBool::new(false);
+    let stop = InterruptAfter::new(10, &interrupt);
+    hashsweep::scan::scan(&cfg, &linked_across_parts(false), &stop, &interrupt).unwrap();
+    // Leftovers of a run killed while writing: gone after the resume.
+    std::fs::write(cfg.output.join("report.jsonl.partial"), b"half").unwrap();
+    std::fs::write(cfg.output.join(".sort-run-7"), b"stale").unwrap();
+    drop(cfg);
+    let cfg = config(&case, "case", |a| a.resume = true);
+    assert!(cfg.jsonl && cfg.dfxml, "taken from the case folder");
+    let out = hashsweep::scan::scan(
+        &cfg,
+        &linked_across_parts(false),
+        &NoProgress,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(out.summary.status, "complete");
+    let jsonl = String::from_utf8(read(&cfg.output, "report.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 42);
+    let v = hashsweep::case::verify::verify(&cfg.output);
+    assert!(v.ok(), "{:?}", v.checks);
+    for left in ["report.jsonl.partial", ".sort-run-7"] {
+        assert!(
+            !cfg.output.join(left).exists(),
+            "{left} left in the case folder"
+        );
+    }
 }

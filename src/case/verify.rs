@@ -409,6 +409,18 @@ fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
             s["totals"]["entries_found"]
         ));
     }
+    for (key, counted) in [
+        ("files_hashed", tally.files_hashed),
+        ("bytes_hashed", tally.bytes_hashed),
+        ("empty_files", tally.empty_files),
+    ] {
+        if s["totals"][key] != counted {
+            return Err(format!(
+                "{REPORT} gives {key} {counted}; {SUMMARY} says {}",
+                s["totals"][key]
+            ));
+        }
+    }
     if s["verdicts"] != counts_json(&tally.verdicts) {
         return Err(format!(
             "verdict counts of {REPORT} {} differ from {SUMMARY} {}",
@@ -434,7 +446,7 @@ fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "{REPORT} row, verdict, set and category counts agree with {SUMMARY}"
+        "{REPORT} row, file, byte, verdict, set and category counts agree with {SUMMARY}"
     ))
 }
 

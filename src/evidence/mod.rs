@@ -108,7 +108,10 @@ impl Listing {
     }
 
     fn name(&mut self, name: &[u8]) -> (u32, u16) {
-        let at = self.names.len() as u32;
+        // Names are entries' own names (not paths): 4 GiB of them is some
+        // 200 million entries. Past that, stop rather than give rows wrong paths.
+        let at = u32::try_from(self.names.len())
+            .expect("a listing holds at most 4 GiB of entry names; split the evidence");
         let len = name.len().min(u16::MAX as usize);
         self.names.extend_from_slice(&name[..len]);
         (at, len as u16)

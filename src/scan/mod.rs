@@ -204,6 +204,28 @@ struct Stages<'a> {
     started: Instant,
 }
 
+/// Removes what a run stopped hard (SIGKILL, a power cut) can leave in the case
+/// folder it was writing: case files under their temporary names, runs of the
+/// report sort, a journal being compacted. Each is made again by the resumed
+/// run; none holds anything the journal does not.
+fn clear_leftovers(dir: &std::path::Path) -> std::io::Result<()> {
+    let compact = std::path::Path::new(JOURNAL).with_extension("compact");
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with(".sort-run-")
+            || *name == *compact.to_string_lossy()
+            || crate::output::CASE_FILES
+                .iter()
+                .any(|f| name.strip_suffix(".partial") == Some(f));
+        if ours && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// How the rest of the evidence was listed: its listing or the error, the
 /// seconds since the start, and whether it was cut short.
 type RestListed = (std::io::Result<Listing>, f64, bool);
@@ -226,6 +248,7 @@ impl Stages<'_> {
             };
             return Ok((case, None));
         }
+        clear_leftovers(dir).map_err(|e| Error::output(dir, e))?;
         // Warnings of the earlier runs stay in the summary.
         self.progress
             .carry(audit::earlier_warnings(&dir.join(AUDIT)));
@@ -338,7 +361,11 @@ impl Stages<'_> {
         // A resume: the journal checked against the whole listing.
         let mut done = Vec::new();
         if cfg.resume {
-            let listed_all = !walk_end.1 && !self.interrupt.load(Ordering::SeqCst);
+            // A listing cut short (stopped, or a walk that failed) cannot tell
+            // a journal row of a file that is gone from one not listed yet.
+            let listed_all = !walk_end.1
+                && !self.interrupt.load(Ordering::SeqCst)
+                && walk_failed.lock().expect("walk").is_none();
             let probe = Todo {
                 first: std::mem::take(&mut first),
                 first_links: HashMap::new(),
@@ -372,7 +399,12 @@ impl Stages<'_> {
         // A file with a path in the first part is read as that path; its other
         // paths in the rest get their rows from that read ("late" links).
         let mut first_files: HashMap<(u64, u64), u32> = HashMap::new();
+        // Only paths still to be read: a path whose row was kept by a resume
+        // is not read again, so no late row could come from it.
         for i in 0..first.len() {
+            if is_done(i as u32) {
+                continue;
+            }
             if let Some((_, ino)) = first.item(i).link_key() {
                 first_files
                     .entry((first.dev(first.item(i)), ino))

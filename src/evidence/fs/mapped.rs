@@ -162,16 +162,24 @@ pub unsafe fn enable_fault_recovery() -> bool {
             if libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut prev) != 0 {
                 return;
             }
-            let _ = PREVIOUS.set(Previous(prev));
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
             act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
             libc::sigemptyset(&mut act.sa_mask);
-            libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut());
+            // PREVIOUS is set before the handler is installed (the handler
+            // reads it), and only kept when the install succeeds: without the
+            // handler, files are never mapped.
+            let _ = PREVIOUS.set(Previous(prev));
+            if libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut()) != 0 {
+                INSTALL_FAILED.store(true, Ordering::Relaxed);
+            }
         }
     });
-    PREVIOUS.get().is_some()
+    PREVIOUS.get().is_some() && !INSTALL_FAILED.load(Ordering::Relaxed)
 }
+
+/// Set when installing the handler failed.
+static INSTALL_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// A claimed guard slot covering one mapping; freed on drop.
 struct Guard(&'static Slot);
@@ -215,7 +223,10 @@ pub fn hash_mapped(
     hasher: &mut dyn Update,
     progress: &mut dyn FnMut(u64) -> bool,
 ) -> Mapped {
-    if PREVIOUS.get().is_none() || from % PAGE.load(Ordering::Relaxed) as u64 != 0 {
+    if PREVIOUS.get().is_none()
+        || INSTALL_FAILED.load(Ordering::Relaxed)
+        || from % PAGE.load(Ordering::Relaxed) as u64 != 0
+    {
         return Mapped::Unavailable;
     }
     let mut at = from;
