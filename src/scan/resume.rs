@@ -20,7 +20,6 @@ use crate::evidence::Source;
 use crate::matcher::Scratch;
 use crate::output::summary::Tally;
 use crate::record::{Note, Record, Verdict};
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::Path;
@@ -72,20 +71,37 @@ pub fn check_journal(
     listed_all: bool,
     path: &Path,
 ) -> io::Result<Checked> {
-    // Entries by path (a number of it; equal numbers are told apart below).
-    let mut by_path: HashMap<u64, Vec<u32>> = HashMap::with_capacity(todo.len());
-    for id in 0..todo.len() as u32 {
-        let (listing, i) = todo.get(id);
-        by_path.entry(key(&listing.path(i))).or_default().push(id);
-    }
-    // Each path's last row.
-    let mut last: HashMap<u64, u64> = HashMap::new();
+    // Entries by path (a number of it; equal numbers are told apart below),
+    // sorted: 16 bytes an entry, where a map of lists would take several
+    // times that.
+    let mut by_path: Vec<(u64, u32)> = (0..todo.len() as u32)
+        .map(|id| {
+            let (listing, i) = todo.get(id);
+            (key(&listing.path(i)), id)
+        })
+        .collect();
+    by_path.sort_unstable();
+    // Each row's path number and place, sorted: a path's last row is the last
+    // of its run.
+    let mut rows_by_path: Vec<(u64, u64)> = Vec::new();
     let mut seq = 0u64;
     journal::read(path, |r| {
-        last.insert(key(&r.path), seq);
+        rows_by_path.push((key(&r.path), seq));
         seq += 1;
         Ok(())
     })?;
+    rows_by_path.sort_unstable();
+    let last_row = |k: u64| {
+        let end = rows_by_path.partition_point(|&(p, _)| p <= k);
+        (end > 0 && rows_by_path[end - 1].0 == k).then(|| rows_by_path[end - 1].1)
+    };
+    let entries_of = |k: u64| {
+        let start = by_path.partition_point(|&(p, _)| p < k);
+        by_path[start..]
+            .iter()
+            .take_while(move |&&(p, _)| p == k)
+            .map(|&(_, id)| id)
+    };
     let rows = seq;
     let compact = path.with_extension("compact");
     let mut kept_journal = Journal::open(&compact, 0, 0)?;
@@ -99,15 +115,14 @@ pub fn check_journal(
     journal::read(path, |r| {
         let s = seq;
         seq += 1;
-        if last.get(&key(&r.path)) != Some(&s) {
+        let k = key(&r.path);
+        if last_row(k) != Some(s) {
             superseded += 1;
             return Ok(());
         }
-        let entry = by_path.get(&key(&r.path)).and_then(|ids| {
-            ids.iter().copied().find(|&id| {
-                let (l, i) = todo.get(id);
-                l.path(i) == r.path
-            })
+        let entry = entries_of(k).find(|&id| {
+            let (l, i) = todo.get(id);
+            l.path(i) == r.path
         });
         match judge(cfg, source, todo, entry, listed_all, &r, &mut scratch) {
             j @ (Judged::Keep | Judged::Unchecked) => {
