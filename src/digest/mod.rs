@@ -8,6 +8,8 @@
 //! `cargo bench --bench digest`: see docs/performance.md).
 
 pub mod content;
+pub mod pdq;
+pub mod picture;
 pub mod rfc1321;
 
 use sha2::{Digest, Sha256};

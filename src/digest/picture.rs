@@ -1,0 +1,297 @@
+//! Pictures decoded for their PDQ hash, from bytes already read for the other
+//! digests (never a second read of the file).
+//!
+//! Decoders are attack surface: a picture from the evidence may be built to
+//! crash, hang or exhaust a decoder. Each decode is bounded (the pixel count a
+//! header claims is checked before anything is allocated, and the decoders'
+//! own allocation limits are set), and a panic inside a decoder is contained
+//! to the one file: it becomes a note, never the end of the scan.
+//!
+//! JPEG is decoded at a reduced size where the picture is large (DCT scaling:
+//! 1/2, 1/4 or 1/8, keeping at least [`MIN_SIDE`] pixels on the short side),
+//! which is where the time goes; PDQ reduces every picture to 64 x 64 samples,
+//! and the hashes stay within a few bits of full-size decoding.
+
+use super::pdq::{self, PdqResult};
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The most pixels a picture may decode to: 50 million (200 MB of RGBA).
+/// Larger pictures get a note instead of a hash.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// The fewest pixels kept on the short side when a JPEG is decoded at a
+/// reduced size.
+pub const MIN_SIDE: u32 = 512;
+/// The most bytes of a file kept for decoding: larger pictures get a note.
+pub const MAX_BYTES: u64 = 256 << 20;
+
+/// Picture formats decoded for PDQ, told from their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JPEG (JFIF, Exif), decoded at a reduced size where large.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// GIF: the first frame.
+    Gif,
+    /// BMP.
+    Bmp,
+    /// WebP, lossy and lossless.
+    Webp,
+    /// TIFF.
+    Tiff,
+    /// Recognised, but no decoder is built in (HEIC, AVIF).
+    Undecodable(&'static str),
+}
+
+impl Format {
+    /// The format of a file starting with `head`, if it is a picture.
+    pub fn detect(head: &[u8]) -> Option<Format> {
+        let at =
+            |i: usize, sig: &[u8]| head.len() >= i + sig.len() && &head[i..i + sig.len()] == sig;
+        if at(0, &[0xff, 0xd8, 0xff]) {
+            Some(Format::Jpeg)
+        } else if at(0, b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if at(0, b"GIF87a") || at(0, b"GIF89a") {
+            Some(Format::Gif)
+        } else if at(0, b"BM")
+            && head.len() >= 18
+            && matches!(head[14..18], [12 | 40 | 52 | 56 | 64 | 108 | 124, 0, 0, 0])
+        {
+            Some(Format::Bmp)
+        } else if at(0, b"RIFF") && at(8, b"WEBP") {
+            Some(Format::Webp)
+        } else if at(0, b"II*\0") || at(0, b"MM\0*") {
+            Some(Format::Tiff)
+        } else if at(4, b"ftyp") {
+            let brand = head.get(8..12)?;
+            match brand {
+                b"heic" | b"heix" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"hevc" => {
+                    Some(Format::Undecodable("HEIC"))
+                }
+                b"avif" | b"avis" => Some(Format::Undecodable("AVIF")),
+                _ => None,
+            }
+        } else {
+            None
+        }
+    }
+
+    /// The name used in notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Gif => "GIF",
+            Format::Bmp => "BMP",
+            Format::Webp => "WebP",
+            Format::Tiff => "TIFF",
+            Format::Undecodable(n) => n,
+        }
+    }
+}
+
+/// Why a picture has no PDQ hash: the text of its note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoHash(pub String);
+
+/// The PDQ hash of a picture of `format` held in `bytes`.
+pub fn pdq_of(format: Format, bytes: &[u8]) -> Result<PdqResult, NoHash> {
+    if let Format::Undecodable(name) = format {
+        return Err(NoHash(format!("pdq: {name} not decoded")));
+    }
+    // A decoder that panics on hostile input must not take the scan with it.
+    match catch_unwind(AssertUnwindSafe(|| decode_and_hash(format, bytes))) {
+        Ok(r) => r,
+        Err(_) => Err(NoHash(format!("pdq: {} decoder failed", format.name()))),
+    }
+}
+
+fn decode_and_hash(format: Format, bytes: &[u8]) -> Result<PdqResult, NoHash> {
+    let (mut luma, w, h) = match format {
+        Format::Jpeg => decode_jpeg(bytes)?,
+        _ => decode_other(format, bytes)?,
+    };
+    Ok(pdq::hash_luma(&mut luma, w, h))
+}
+
+fn too_large(format: Format, w: u64, h: u64) -> NoHash {
+    NoHash(format!(
+        "pdq: {} of {w} x {h} pixels is over the limit",
+        format.name()
+    ))
+}
+
+fn bad(format: Format, e: impl std::fmt::Display) -> NoHash {
+    let text: String = e
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    NoHash(format!("pdq: {} not decoded: {text}", format.name()))
+}
+
+/// The scale denominator (1, 2, 4 or 8) that keeps the short side of a
+/// `w` x `h` picture at least [`MIN_SIDE`].
+fn jpeg_denominator(w: u32, h: u32) -> u32 {
+    let short = w.min(h);
+    [8, 4, 2]
+        .into_iter()
+        .find(|d| short.div_ceil(*d) >= MIN_SIDE)
+        .unwrap_or(1)
+}
+
+fn decode_jpeg(bytes: &[u8]) -> Result<(Vec<f32>, usize, usize), NoHash> {
+    let f = Format::Jpeg;
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.read_info().map_err(|e| bad(f, e))?;
+    let info = d.info().ok_or_else(|| bad(f, "no frame header"))?;
+    let (w, h) = (info.width as u32, info.height as u32);
+    if w == 0 || h == 0 {
+        return Err(bad(f, "zero width or height"));
+    }
+    let den = jpeg_denominator(w, h);
+    let (sw, sh) = (w.div_ceil(den), h.div_ceil(den));
+    if sw as u64 * sh as u64 > MAX_PIXELS {
+        return Err(too_large(f, w as u64, h as u64));
+    }
+    if den > 1 {
+        d.scale(sw as u16, sh as u16).map_err(|e| bad(f, e))?;
+    }
+    d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
+    let px = d.decode().map_err(|e| bad(f, e))?;
+    let info = d.info().ok_or_else(|| bad(f, "no frame header"))?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    use jpeg_decoder::PixelFormat as P;
+    let luma = match info.pixel_format {
+        P::RGB24 if px.len() == w * h * 3 => pdq::luma_from_rgb(&px, w, h),
+        P::L8 if px.len() == w * h => pdq::luma_from_grey(&px),
+        P::L16 if px.len() == w * h * 2 => px
+            .chunks_exact(2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]) as f32 / 257.0)
+            .collect(),
+        P::CMYK32 if px.len() == w * h * 4 => {
+            let rgb: Vec<u8> = px
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = p[3] as u32;
+                    [p[0], p[1], p[2]].map(|c| (c as u32 * k / 255) as u8)
+                })
+                .collect();
+            pdq::luma_from_rgb(&rgb, w, h)
+        }
+        other => return Err(bad(f, format!("unexpected pixel data ({other:?})"))),
+    };
+    Ok((luma, w, h))
+}
+
+fn decode_other(format: Format, bytes: &[u8]) -> Result<(Vec<f32>, usize, usize), NoHash> {
+    let image_format = match format {
+        Format::Png => image::ImageFormat::Png,
+        Format::Gif => image::ImageFormat::Gif,
+        Format::Bmp => image::ImageFormat::Bmp,
+        Format::Webp => image::ImageFormat::WebP,
+        Format::Tiff => image::ImageFormat::Tiff,
+        Format::Jpeg | Format::Undecodable(_) => unreachable!("handled before"),
+    };
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_PIXELS * 4);
+    reader.limits(limits);
+    let (w, h) = reader.into_dimensions().map_err(|e| bad(format, e))?;
+    if w == 0 || h == 0 {
+        return Err(bad(format, "zero width or height"));
+    }
+    if w as u64 * h as u64 > MAX_PIXELS {
+        return Err(too_large(format, w as u64, h as u64));
+    }
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_PIXELS * 4);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| bad(format, e))?;
+    let rgb = img.into_rgb8();
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    Ok((pdq::luma_from_rgb(rgb.as_raw(), w, h), w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_content() {
+        assert_eq!(Format::detect(b"\xff\xd8\xff\xe0rest"), Some(Format::Jpeg));
+        assert_eq!(Format::detect(b"\x89PNG\r\n\x1a\nxxxx"), Some(Format::Png));
+        assert_eq!(Format::detect(b"GIF89a...."), Some(Format::Gif));
+        assert_eq!(Format::detect(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::Webp));
+        assert_eq!(
+            Format::detect(b"\0\0\0\x18ftypheic\0\0"),
+            Some(Format::Undecodable("HEIC"))
+        );
+        assert_eq!(Format::detect(b"\0\0\0\x18ftypisom\0\0"), None);
+        assert_eq!(Format::detect(b"BM"), None);
+        assert_eq!(Format::detect(b"plain text"), None);
+    }
+
+    #[test]
+    fn jpeg_keeps_short_side() {
+        assert_eq!(jpeg_denominator(4032, 3024), 4); // 756 px short side
+        assert_eq!(jpeg_denominator(1600, 1004), 1); // 502 at 1/2 is too few
+        assert_eq!(jpeg_denominator(8000, 6000), 8); // 750
+        assert_eq!(jpeg_denominator(100, 100), 1);
+    }
+
+    #[test]
+    fn hostile_headers_give_notes() {
+        // A PNG header claiming 60000 x 60000 pixels: refused before allocating.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&60000u32.to_be_bytes());
+        png.extend_from_slice(&60000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let crc = crc32(&png[12..]);
+        png.extend_from_slice(&crc.to_be_bytes());
+        for (kind, data) in [
+            (&b"IDAT"[..], &b"\x78\x9c\x03\x00\x00\x00\x00\x01"[..]),
+            (b"IEND", b""),
+        ] {
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let start = png.len();
+            png.extend_from_slice(kind);
+            png.extend_from_slice(data);
+            let crc = crc32(&png[start..]);
+            png.extend_from_slice(&crc.to_be_bytes());
+        }
+        let e = pdq_of(Format::Png, &png).unwrap_err();
+        assert!(e.0.contains("over the limit"), "{e:?}");
+        // Truncated and garbage data.
+        for f in [
+            Format::Jpeg,
+            Format::Png,
+            Format::Gif,
+            Format::Bmp,
+            Format::Webp,
+            Format::Tiff,
+        ] {
+            let e = pdq_of(f, b"\xff\xd8\xff\xe0\0\x10JFIF").unwrap_err();
+            assert!(e.0.starts_with("pdq: "), "{e:?}");
+        }
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb88320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+}
