@@ -233,3 +233,80 @@ fn without_the_flags_no_new_file_is_written() {
     assert_eq!(v.status.code(), Some(1), "{out}");
     assert!(out.contains("does not list it"), "{out}");
 }
+
+/// `--stream` to a reader that stops reading: the scan waits for it (every
+/// row is delivered), but a SIGTERM still stops the scan at once, with an
+/// interrupted case folder that verifies; and a write error other than a
+/// closed pipe is warned about, not dropped.
+#[test]
+fn a_stalled_stream_reader_does_not_hold_back_a_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    for i in 0..6000 {
+        write(
+            &ev,
+            format!("d{}/file-with-a-longish-name-{i:05}.txt", i % 20),
+            format!("row {i}").as_bytes(),
+        );
+    }
+    let case = tmp.path().join("case");
+    let mut child = Command::new(bin())
+        .args(["scan", "--quiet", "--stream", "--threads", "2"])
+        .arg(&ev)
+        .arg("--output")
+        .arg(&case)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pipe holds 64 KiB; 6,000 rows are far more. Nobody reads it.
+    assert!(wait_until(30.0, || std::fs::metadata(
+        case.join("journal.jsonl")
+    )
+    .is_ok_and(|m| m.len() > 0)));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = wait_or_kill(
+        &mut child,
+        20.0,
+        "scan --stream, reader stalled, after SIGTERM",
+    );
+    // Interrupted, or complete when every file had been read already (the
+    // rows then wait only for the writer): either way, at once.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case.join("summary.json")).unwrap()).unwrap();
+    match out.status.code() {
+        Some(130) => assert_eq!(summary["status"], "interrupted"),
+        Some(0) => assert_eq!(summary["status"], "complete"),
+        other => panic!("exit {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+    let v = run(&["verify".as_ref(), case.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+
+    // Standard output that cannot be written (a full disk): a warning.
+    let case = tmp.path().join("case-full");
+    let out = Command::new(bin())
+        .args(["scan", "--quiet", "--stream"])
+        .arg(&ev)
+        .arg("--output")
+        .arg(&case)
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = std::fs::read_to_string(case.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("--stream: writing to standard output failed"),
+        "{summary}"
+    );
+}

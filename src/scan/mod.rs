@@ -562,6 +562,10 @@ impl Stages<'_> {
                 ))
             };
             let (audit, journal, tally) = (&mut case.audit, &mut case.journal, &mut case.tally);
+            let stream_out = match cfg.stream {
+                true => Some(writer::StreamOut::start().map_err(cannot_start)?),
+                false => None,
+            };
             let writer = start("writer")
                 .spawn_scoped(s, || {
                     let mut w = writer::Writer {
@@ -569,7 +573,8 @@ impl Stages<'_> {
                         journal,
                         tally,
                         hits: &mut hits,
-                        stream: cfg.stream,
+                        stream: stream_out,
+                        interrupt: self.interrupt,
                         set_names: &set_names,
                         todo: &todo,
                         progress,

@@ -21,7 +21,9 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// What the writer receives. Nearly every message is a row, so rows are not
 /// boxed to save room for the rare others.
@@ -80,7 +82,9 @@ pub struct Writer<'a> {
     /// `hits.csv`, as found.
     pub hits: &'a mut LiveHits,
     /// `--stream`: rows as JSON lines on stdout.
-    pub stream: bool,
+    pub stream: Option<StreamOut>,
+    /// Set by a signal: the stream is then given up, not waited for.
+    pub interrupt: &'a AtomicBool,
     /// The sets' names, for rendering.
     pub set_names: &'a [String],
     /// The entries (for the other paths of hard-linked files).
@@ -132,6 +136,14 @@ impl Writer<'_> {
                 failpoint::kill();
             }
         }
+        if let Some(stream) = self.stream.take() {
+            let interrupt = self.interrupt;
+            if let Some(e) = stream.finish(&|| interrupt.load(Ordering::Relaxed)) {
+                self.progress.warning(&format!(
+                    "--stream: writing to standard output failed ({e}); the rows after that were not streamed (the case folder has every row)"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -159,7 +171,7 @@ impl Writer<'_> {
             .map_err(|e| Error::output(&jpath, e))?;
         self.tally.add(&record);
         let hit = record.verdict.is_hit();
-        if hit || self.stream {
+        if hit || self.stream.is_some() {
             let c = cells(&record, self.set_names);
             if hit {
                 self.hits.write(&c)?;
@@ -168,10 +180,9 @@ impl Writer<'_> {
                 }
                 self.progress.hit(&c);
             }
-            if self.stream {
-                // A reader that went away must not stop the scan.
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(&jsonl::line(&c)).and_then(|()| out.flush());
+            if let Some(stream) = &mut self.stream {
+                let interrupt = self.interrupt;
+                stream.send(jsonl::line(&c), &|| interrupt.load(Ordering::Relaxed));
             }
         }
         if record.verdict == Verdict::Unreadable {
@@ -188,5 +199,80 @@ impl Writer<'_> {
             })?;
         }
         Ok(())
+    }
+}
+
+/// `--stream`: rows as JSON lines on stdout, written by a thread of their own.
+/// A reader that falls behind holds the scan back (every row is delivered),
+/// but never past a stop: once `stopping` says so, rows are no longer waited
+/// for, so Ctrl-C and SIGTERM act at once even with a reader that has stopped
+/// reading. A reader that went away (a closed pipe) costs nothing; another
+/// write error is returned by [`StreamOut::finish`], to be warned about.
+pub struct StreamOut {
+    tx: Option<crossbeam_channel::Sender<Vec<u8>>>,
+    thread: Option<JoinHandle<Option<std::io::Error>>>,
+}
+
+/// Rows queued for the stream's thread.
+const STREAM_QUEUE: usize = 4096;
+
+impl StreamOut {
+    /// Starts the stream's thread.
+    pub fn start() -> std::io::Result<StreamOut> {
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(STREAM_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("hashsweep-stream".into())
+            .spawn(move || {
+                let mut failed: Option<std::io::Error> = None;
+                let mut out = std::io::stdout();
+                for line in rx.iter() {
+                    if failed.is_none() {
+                        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
+                            failed = Some(e);
+                        }
+                    }
+                }
+                failed
+            })?;
+        Ok(StreamOut {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues one line; waits while the queue is full, unless `stopping`:
+    /// then the stream is given up (no later row waits either).
+    pub fn send(&mut self, mut line: Vec<u8>, stopping: &dyn Fn() -> bool) {
+        let Some(tx) = &self.tx else { return };
+        loop {
+            match tx.send_timeout(line, Duration::from_millis(50)) {
+                Ok(()) => return,
+                Err(crossbeam_channel::SendTimeoutError::Timeout(l)) if !stopping() => line = l,
+                Err(_) => {
+                    self.tx = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Ends the stream: waits until every queued row is written, unless
+    /// `stopping`; the write error, if there was one other than a closed pipe.
+    pub fn finish(mut self, stopping: &dyn Fn() -> bool) -> Option<std::io::Error> {
+        drop(self.tx.take());
+        let thread = self.thread.take()?;
+        while !thread.is_finished() {
+            if stopping() {
+                // Left blocked on a reader that reads no more; the process
+                // ends without it.
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        thread
+            .join()
+            .ok()
+            .flatten()
+            .filter(|e| e.kind() != std::io::ErrorKind::BrokenPipe)
     }
 }
