@@ -333,7 +333,7 @@ fn verify_catches_every_kind_of_tampering() {
     verify_ok(&good);
 
     type Edit = fn(&Path);
-    let edits: [(&str, Edit, &str, &str); 6] = [
+    let edits: [(&str, Edit, &str, &str); 8] = [
         (
             "byte",
             |d| {
@@ -395,6 +395,23 @@ fn verify_catches_every_kind_of_tampering() {
             },
             "summary.json: SHA-256",
             "bytes_hashed",
+        ),
+        (
+            "exit-status",
+            |d| {
+                let t = std::fs::read_to_string(d.join("summary.json")).unwrap();
+                let edited = t.replace("\"exit_status\": 1", "\"exit_status\": 0");
+                assert_ne!(edited, t);
+                std::fs::write(d.join("summary.json"), edited).unwrap();
+            },
+            "summary.json: SHA-256",
+            "gives exit status 0",
+        ),
+        (
+            "stranger",
+            |d| std::fs::write(d.join("notes.txt"), b"added later").unwrap(),
+            "did not write there: notes.txt",
+            "",
         ),
         (
             "manifest",

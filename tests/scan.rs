@@ -445,6 +445,9 @@ fn unreadable_entries_get_rows_and_exit_3() {
         r["note"]
     );
     assert_eq!(s.row("/ok.txt")["verdict"], "unmatched");
+    // What /closed holds is unknown: the scan is not complete.
+    assert_eq!(s.summary()["status"], "incomplete");
+    assert_eq!(s.summary()["complete"], false);
     let audit = std::fs::read_to_string(s.dir.join("audit.jsonl")).unwrap();
     assert_eq!(
         audit
@@ -491,6 +494,7 @@ fn path_beyond_path_max_is_reported_not_lost() {
     assert_eq!(bad.len(), 1, "{rows:?}");
     assert_eq!(bad[0]["kind"], "directory");
     assert!(bad[0]["note"].contains("too long"), "{}", bad[0]["note"]);
+    assert_eq!(s.summary()["status"], "incomplete");
     assert_eq!(s.row("/top.txt")["verdict"], "unmatched");
 }
 

@@ -230,6 +230,10 @@ pub fn verify(dir: &Path) -> Verification {
         }
     }
 
+    if let Err(e) = check_no_stranger(dir, summary.as_ref()) {
+        out.push("outputs", Err(e));
+    }
+
     let pass = read_report(dir, summary.as_ref(), &outputs);
     match pass {
         Err(e) => out.push("report", Err(e)),
@@ -396,6 +400,34 @@ fn read_report(
     })
 }
 
+/// Only what hashsweep writes is in the folder: its case files, the lock, and
+/// the journal while the scan is unfinished. Anything else (a file added, a
+/// leftover of a hard stop) fails the check, naming it.
+fn check_no_stranger(dir: &Path, summary: Option<&Value>) -> Result<(), String> {
+    let unfinished = summary.is_some_and(|s| s["complete"] != true);
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("listing the case folder: {e}"))?;
+    let mut strangers = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("listing the case folder: {e}"))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = crate::output::CASE_FILES.contains(&name.as_ref())
+            || name == crate::case::lock::LOCK_FILE
+            || (unfinished && name == crate::case::journal::JOURNAL);
+        if !ours {
+            strangers.push(crate::pathfmt::for_terminal(&name));
+        }
+    }
+    if strangers.is_empty() {
+        return Ok(());
+    }
+    strangers.sort();
+    Err(format!(
+        "the case folder holds what hashsweep did not write there: {}",
+        strangers.join(", ")
+    ))
+}
+
 fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
     if s["totals"]["rows"] != rows {
         return Err(format!(
@@ -407,6 +439,31 @@ fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
         return Err(format!(
             "the scan is complete, but {REPORT} has {rows} rows for {} entries found: a complete case has exactly one row per entry",
             s["totals"]["entries_found"]
+        ));
+    }
+    // The status and exit status follow from the rows: a summary that says
+    // otherwise was not written by hashsweep.
+    let status = s["status"].as_str().unwrap_or("");
+    let Some(ending) = crate::output::summary::Ending::parse(status) else {
+        return Err(format!("{SUMMARY} has an unknown status {}", s["status"]));
+    };
+    if s["complete"] != (ending == crate::output::summary::Ending::Complete) {
+        return Err(format!(
+            "{SUMMARY} says complete {} with status {status}",
+            s["complete"]
+        ));
+    }
+    if ending == crate::output::summary::Ending::Complete && tally.unlisted_dirs > 0 {
+        return Err(format!(
+            "{SUMMARY} says complete, but {REPORT} has {} directories that could not be listed",
+            tally.unlisted_dirs
+        ));
+    }
+    let exit = ending.exit(tally).code();
+    if s["exit_status"] != exit {
+        return Err(format!(
+            "{SUMMARY} gives exit status {}; status {status} and the verdicts of {REPORT} give {exit}",
+            s["exit_status"]
         ));
     }
     for (key, counted) in [
@@ -446,7 +503,7 @@ fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
         ));
     }
     Ok(format!(
-        "{REPORT} row, file, byte, verdict, set and category counts agree with {SUMMARY}"
+        "{REPORT} row, file, byte, verdict, set and category counts, status and exit status agree with {SUMMARY}"
     ))
 }
 

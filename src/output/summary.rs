@@ -163,6 +163,9 @@ pub struct Tally {
     pub empty_files: u64,
     /// Rows whose verdict cell could not be read (only in a damaged report).
     pub bad_rows: u64,
+    /// Directories that could not be listed, or not to the end: their
+    /// content is unknown, so the scan cannot be complete.
+    pub unlisted_dirs: u64,
 }
 
 impl Tally {
@@ -177,6 +180,11 @@ impl Tally {
     /// Counts one row.
     pub fn add(&mut self, r: &crate::record::Record) {
         self.verdicts.add(r.verdict);
+        if r.kind == crate::record::Kind::Directory
+            && r.verdict == crate::record::Verdict::Unreadable
+        {
+            self.unlisted_dirs += 1;
+        }
         if r.digests.is_some() {
             self.files_hashed += 1;
             self.bytes_hashed += r.size;
@@ -206,6 +214,9 @@ impl Tally {
             return;
         };
         self.verdicts.add(verdict);
+        if cell(col::KIND) == "directory" && verdict == crate::record::Verdict::Unreadable {
+            self.unlisted_dirs += 1;
+        }
         if !cell(col::MD5).is_empty() {
             let size: u64 = cell(col::SIZE).parse().unwrap_or(0);
             self.files_hashed += 1;
@@ -225,6 +236,57 @@ impl Tally {
         let category = cell(col::CATEGORY);
         if verdict.is_hit() && !category.is_empty() {
             *self.categories.entry(category.to_string()).or_default() += 1;
+        }
+    }
+}
+
+/// How a scan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every entry has its row.
+    Complete,
+    /// Stopped by a signal with entries left.
+    Interrupted,
+    /// Stopped at `--stop-after` with entries left.
+    Stopped,
+    /// Part of the evidence could not be listed.
+    Incomplete,
+}
+
+impl Ending {
+    /// The summary's `status`.
+    pub fn status(self) -> &'static str {
+        match self {
+            Ending::Complete => "complete",
+            Ending::Interrupted => "interrupted",
+            Ending::Stopped => "stopped",
+            Ending::Incomplete => "incomplete",
+        }
+    }
+
+    /// The `status` of a summary.
+    pub fn parse(status: &str) -> Option<Ending> {
+        [
+            Ending::Complete,
+            Ending::Interrupted,
+            Ending::Stopped,
+            Ending::Incomplete,
+        ]
+        .into_iter()
+        .find(|e| e.status() == status)
+    }
+
+    /// The exit status, given the rows' verdicts.
+    pub fn exit(self, tally: &Tally) -> crate::error::ExitStatus {
+        use crate::error::ExitStatus;
+        let v = &tally.verdicts;
+        match self {
+            Ending::Interrupted => ExitStatus::Interrupted,
+            Ending::Stopped => ExitStatus::Alert,
+            _ if v.alert + v.conflict > 0 => ExitStatus::Alert,
+            Ending::Incomplete => ExitStatus::Unreadable,
+            _ if v.unreadable > 0 => ExitStatus::Unreadable,
+            _ => ExitStatus::NoAlert,
         }
     }
 }

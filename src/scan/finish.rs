@@ -5,7 +5,7 @@ use crate::case::audit::Audit;
 use crate::case::event::{Event, Totals};
 use crate::case::{journal::JOURNAL, sort};
 use crate::config::ScanConfig;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::hashset::ContentCheck;
 use crate::output::csv::{cells, Cells, CsvOutput};
@@ -190,43 +190,7 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
     Ok(rows)
 }
 
-/// How a scan ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// Every entry has its row.
-    Complete,
-    /// Stopped by a signal with entries left.
-    Interrupted,
-    /// Stopped at `--stop-after` with entries left.
-    Stopped,
-    /// Part of the evidence could not be listed.
-    Incomplete,
-}
-
-impl Ending {
-    /// The summary's `status`.
-    pub fn status(self) -> &'static str {
-        match self {
-            Ending::Complete => "complete",
-            Ending::Interrupted => "interrupted",
-            Ending::Stopped => "stopped",
-            Ending::Incomplete => "incomplete",
-        }
-    }
-
-    /// The exit status, given the rows' verdicts.
-    pub fn exit(self, tally: &Tally) -> ExitStatus {
-        let v = &tally.verdicts;
-        match self {
-            Ending::Interrupted => ExitStatus::Interrupted,
-            Ending::Stopped => ExitStatus::Alert,
-            _ if v.alert + v.conflict > 0 => ExitStatus::Alert,
-            Ending::Incomplete => ExitStatus::Unreadable,
-            _ if v.unreadable > 0 => ExitStatus::Unreadable,
-            _ => ExitStatus::NoAlert,
-        }
-    }
-}
+pub use crate::output::summary::Ending;
 
 /// Everything the summary is made of that the scan measured.
 pub struct Measured {

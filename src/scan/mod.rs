@@ -678,7 +678,7 @@ impl Stages<'_> {
             Ending::Interrupted
         } else if missing {
             Ending::Stopped
-        } else if walk_failed.lock().expect("walk").is_some() {
+        } else if walk_failed.lock().expect("walk").is_some() || case.tally.unlisted_dirs > 0 {
             Ending::Incomplete
         } else {
             Ending::Complete
