@@ -17,7 +17,7 @@ use crate::output::{
 };
 use crate::record::Record;
 use rayon::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The outcome of checking one set's stored content.
@@ -152,6 +152,9 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
         .map_err(|e| Error::output(dir.join(REPORT), e))?;
     let mut batch: Vec<Vec<u8>> = Vec::with_capacity(RENDER_BATCH);
     let mut written = 0u64;
+    // The file an error concerns: the journal (a row that does not parse), an
+    // output, or else the case folder (the sort's runs).
+    let mut blame: Option<PathBuf> = None;
     let mut flush = |batch: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
         let rendered: Vec<std::io::Result<Cells>> = pool.install(|| {
             batch
@@ -164,9 +167,9 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
         });
         batch.clear();
         for c in rendered {
-            let c = c?;
-            for (o, _) in outputs.iter_mut() {
-                o.row(&c)?;
+            let c = c.inspect_err(|_| blame = Some(dir.join(JOURNAL)))?;
+            for (o, name) in outputs.iter_mut() {
+                o.row(&c).inspect_err(|_| blame = Some(dir.join(*name)))?;
             }
             written += 1;
             if written == 1000 {
@@ -183,7 +186,7 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
         Ok(())
     })
     .and_then(|rows| flush(&mut batch).map(|_| rows))
-    .map_err(|e| Error::output(dir.join(REPORT), e))?;
+    .map_err(|e| Error::output(blame.unwrap_or_else(|| dir.clone()), e))?;
     for (o, name) in outputs {
         o.finish().map_err(|e| Error::output(dir.join(name), e))?;
     }
