@@ -94,6 +94,11 @@ fn config(case: &Case, out: &str, extra: impl FnOnce(&mut ScanArgs)) -> ScanConf
     ScanConfig::new(args).unwrap()
 }
 
+/// Scans `src` to the end, with no progress shown and no interruption.
+fn scan_all(cfg: &ScanConfig, src: &MemorySource) -> hashsweep::scan::ScanOutcome {
+    hashsweep::scan::scan(cfg, src, &NoProgress, &AtomicBool::new(false)).unwrap()
+}
+
 fn rows(dir: &Path) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_path(dir.join("report.csv")).unwrap();
     r.deserialize().map(Result::unwrap).collect()
@@ -115,7 +120,7 @@ fn every_stage_and_output_over_a_memory_source() {
     let (src, bad) = evidence();
     let case = case_with_set(&format!("{}\n", md5_hex(&bad)));
     let cfg = config(&case, "case", |_| {});
-    let out = hashsweep::scan::scan(&cfg, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&cfg, &src);
     assert_eq!(out.status, ExitStatus::Alert);
     let dir = &cfg.output;
 
@@ -210,7 +215,7 @@ fn every_stage_and_output_over_a_memory_source() {
 
     // The one-reader policy for spinning disks gives the same reports.
     let hdd = config(&case, "case-hdd", |a| a.io = IoChoice::Force(Medium::Hdd));
-    let out = hashsweep::scan::scan(&hdd, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&hdd, &src);
     assert_eq!(out.summary.io, "hdd");
     for f in ["report.csv", "hits.csv", "report.jsonl", "report.dfxml"] {
         assert_eq!(read(dir, f), read(&hdd.output, f), "{f}");
@@ -256,7 +261,7 @@ fn an_interrupted_scan_resumes_to_the_same_reports() {
     }
     let case = case_with_set(&set);
     let reference = config(&case, "reference", |_| {});
-    hashsweep::scan::scan(&reference, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
+    scan_all(&reference, &src);
 
     let cfg = config(&case, "case", |a| a.threads = Some(1));
     let interrupt = AtomicBool::new(false);
@@ -276,7 +281,7 @@ fn an_interrupted_scan_resumes_to_the_same_reports() {
         a.threads = Some(1);
         a.resume = true;
     });
-    let out = hashsweep::scan::scan(&resumed, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&resumed, &src);
     assert_eq!(out.status, ExitStatus::Alert);
     assert_eq!(out.summary.status, "complete");
     assert!(
@@ -302,7 +307,7 @@ fn a_walk_that_fails_while_user_folders_are_read_leaves_the_scan_incomplete() {
     src.fail_rest(5, "Input/output error (os error 5)");
     let case = case_with_set(&format!("{}\n", md5_hex(b"not in the evidence")));
     let cfg = config(&case, "case", |_| {});
-    let out = hashsweep::scan::scan(&cfg, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&cfg, &src);
     // Never `complete` with exit 0: the rest of the tree was never listed.
     assert_eq!(out.status, ExitStatus::Unreadable);
     assert_eq!(out.status.code(), 3);
@@ -331,7 +336,7 @@ fn a_walk_that_fails_while_user_folders_are_read_leaves_the_scan_incomplete() {
     src.fail_rest(1, "Input/output error (os error 5)");
     let case = case_with_set(&format!("{}\n", md5_hex(&bad)));
     let cfg = config(&case, "case", |_| {});
-    let out = hashsweep::scan::scan(&cfg, &src, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&cfg, &src);
     assert_eq!(out.status, ExitStatus::Alert);
     assert_eq!(out.summary.status, "incomplete");
 }
@@ -367,13 +372,7 @@ fn a_resume_reads_the_late_link_of_a_user_folder_file_already_done() {
     // The first run reads the user folders (the linked file among them); the
     // walk of the rest fails, so /srv/linked never gets its row.
     let cfg = config(&case, "case", |_| {});
-    let out = hashsweep::scan::scan(
-        &cfg,
-        &linked_across_parts(true),
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let out = scan_all(&cfg, &linked_across_parts(true));
     assert_eq!(out.summary.status, "incomplete");
     assert!(rows(&cfg.output)
         .iter()
@@ -382,13 +381,7 @@ fn a_resume_reads_the_late_link_of_a_user_folder_file_already_done() {
     // The resume keeps /Users/u/linked's row, so /srv/linked must be read as
     // itself, not wait for a read that never comes.
     let cfg = config(&case, "case", |a| a.resume = true);
-    let out = hashsweep::scan::scan(
-        &cfg,
-        &linked_across_parts(false),
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let out = scan_all(&cfg, &linked_across_parts(false));
     assert_eq!(out.summary.status, "complete", "{:?}", out.summary);
     assert_eq!(out.status, ExitStatus::NoAlert);
     assert_eq!(out.summary.totals.rows, 42);
@@ -422,8 +415,7 @@ fn a_walk_that_fails_during_a_resume_keeps_the_journal() {
     // A resume whose walk fails lists nothing: no journal row may be taken
     // for a file gone from the evidence.
     let cfg = config(&case, "case", |a| a.resume = true);
-    let out =
-        hashsweep::scan::scan(&cfg, &make(true), &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&cfg, &make(true));
     assert_eq!(out.summary.status, "incomplete");
     assert_eq!(out.status.code(), 3);
     assert_eq!(
@@ -433,8 +425,7 @@ fn a_walk_that_fails_during_a_resume_keeps_the_journal() {
     drop(cfg);
     // And the next resume, with the evidence readable, completes the scan.
     let cfg = config(&case, "case", |a| a.resume = true);
-    let out =
-        hashsweep::scan::scan(&cfg, &make(false), &NoProgress, &AtomicBool::new(false)).unwrap();
+    let out = scan_all(&cfg, &make(false));
     assert_eq!(out.summary.status, "complete");
     assert_eq!(out.summary.totals.rows, 40);
     assert!(hashsweep::case::verify::verify(&cfg.output).ok());
@@ -457,13 +448,7 @@ fn a_resume_without_the_output_flags_keeps_every_output_current() {
     drop(cfg);
     let cfg = config(&case, "case", |a| a.resume = true);
     assert!(cfg.jsonl && cfg.dfxml, "taken from the case folder");
-    let out = hashsweep::scan::scan(
-        &cfg,
-        &linked_across_parts(false),
-        &NoProgress,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let out = scan_all(&cfg, &linked_across_parts(false));
     assert_eq!(out.summary.status, "complete");
     let jsonl = String::from_utf8(read(&cfg.output, "report.jsonl")).unwrap();
     assert_eq!(jsonl.lines().count(), 42);

@@ -15,6 +15,9 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes of keys sorted in memory at a time.
+/// The names of the sort's runs in the case folder: this prefix and a number.
+pub const RUN_PREFIX: &str = ".sort-run-";
+
 pub const RUN_BYTES: usize = 16 << 20;
 
 /// A row's sort key: its path, then its place in the journal (later wins).
@@ -94,7 +97,7 @@ impl Drop for Runs {
 
 fn spill(dir: &Path, n: usize, keys: &mut Vec<Key>) -> io::Result<PathBuf> {
     keys.sort_unstable();
-    let path = dir.join(format!(".sort-run-{n}"));
+    let path = dir.join(format!("{RUN_PREFIX}{n}"));
     let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
     for k in keys.drain(..) {
         k.write(&mut w)?;
@@ -286,7 +289,7 @@ mod tests {
             let left: Vec<_> = std::fs::read_dir(tmp.path())
                 .unwrap()
                 .map(|e| e.unwrap().file_name())
-                .filter(|n| n.to_string_lossy().starts_with(".sort-run"))
+                .filter(|n| n.to_string_lossy().starts_with(RUN_PREFIX))
                 .collect();
             assert!(left.is_empty(), "{left:?}");
         }

@@ -199,7 +199,8 @@ pub struct ScanFlags {
     /// Finish the interrupted scan in CASE_DIR (same evidence, checked by its
     /// filesystem's identity; same sets and options): journal rows that agree
     /// with the evidence and the sets are not read again. --case, --exhibit and
-    /// --examiner are kept from the interrupted scan. On a complete case,
+    /// --examiner are kept from the interrupted scan, and report.jsonl and
+    /// report.dfxml are written when any run of the case asked for them. On a complete case,
     /// verifies it and exits with its recorded status.
     #[arg(long)]
     pub resume: bool,

@@ -96,19 +96,21 @@ pub fn hex_array<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
     if text.len() != 2 * N {
         return None;
     }
-    let val = |c: u8| -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    };
     let mut out = [0u8; N];
     for (o, p) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = (val(p[0])? << 4) | val(p[1])?;
+        *o = (hex_digit(p[0])? << 4) | hex_digit(p[1])?;
     }
     Some(out)
+}
+
+/// The value of one hex digit (either case).
+const fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// MD5 of zero bytes.
@@ -132,11 +134,9 @@ const fn hex_const<const N: usize>(s: &str) -> [u8; N] {
 }
 
 const fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => panic!("not a hex digit"),
+    match hex_digit(c) {
+        Some(v) => v,
+        None => panic!("not a hex digit"),
     }
 }
 
@@ -156,16 +156,8 @@ pub fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    let val = |c: u8| -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    };
     text.chunks(2)
-        .map(|p| Some((val(p[0])? << 4) | val(p[1])?))
+        .map(|p| Some((hex_digit(p[0])? << 4) | hex_digit(p[1])?))
         .collect()
 }
 
@@ -372,15 +364,15 @@ pub enum ReadEnd {
 }
 
 /// Reads `reader` to its end through `buf`, feeding `hasher`, counting from
-/// `start` bytes already hashed. `after_read` gets the running total after each
-/// read and may halt the reading. Returns the total, or where and why reading
+/// `start` bytes already hashed. `after_read` gets the reader and the running
+/// total after each read, and may halt the reading. Returns the total, or where and why reading
 /// failed or halted. Interrupted reads are retried.
-pub fn hash_reader(
-    reader: &mut (impl Read + ?Sized),
+pub fn hash_reader<R: Read + ?Sized>(
+    reader: &mut R,
     buf: &mut [u8],
-    hasher: &mut impl Update,
+    hasher: &mut (impl Update + ?Sized),
     start: u64,
-    mut after_read: impl FnMut(u64) -> Option<Halt>,
+    mut after_read: impl FnMut(&mut R, u64) -> Option<Halt>,
 ) -> Result<u64, ReadEnd> {
     let mut total = start;
     loop {
@@ -389,7 +381,7 @@ pub fn hash_reader(
             Ok(n) => {
                 hasher.update(&buf[..n]);
                 total += n as u64;
-                if let Some(halt) = after_read(total) {
+                if let Some(halt) = after_read(reader, total) {
                     return Err(ReadEnd::Halted(halt));
                 }
             }
@@ -449,7 +441,7 @@ mod tests {
         let mut h = MultiHasher::new(false);
         let mut buf = [0u8; 4096];
         let mut reads = 0;
-        let r = hash_reader(&mut io::repeat(1), &mut buf, &mut h, 0, |total| {
+        let r = hash_reader(&mut io::repeat(1), &mut buf, &mut h, 0, |_, total| {
             reads += 1;
             (total >= 40_960).then_some(Halt::Stopped)
         });
@@ -565,7 +557,7 @@ mod tests {
         for bufsize in [1usize, 63, 64, 65, 4097, 1 << 20] {
             let mut buf = vec![0u8; bufsize];
             let mut h = MultiHasher::new(true);
-            let n = hash_reader(&mut &data[..], &mut buf, &mut h, 0, |_| None).unwrap();
+            let n = hash_reader(&mut &data[..], &mut buf, &mut h, 0, |_, _| None).unwrap();
             assert_eq!(n, 1_000_000);
             let d = h.finish();
             assert_eq!(to_hex(&d.md5), "7707d6ae4e027c70eea2a935c2296f21");
@@ -604,7 +596,7 @@ mod tests {
             &mut buf,
             &mut MultiHasher::new(false),
             0,
-            |_| None,
+            |_, _| None,
         )
         .unwrap_err();
         let ReadEnd::Failed(err) = err else {

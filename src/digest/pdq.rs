@@ -24,22 +24,16 @@ const FREQ: usize = 16;
 impl Pdq {
     /// The 64 lower-case hex digits, word 15 first.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(64);
-        for w in self.0.iter().rev() {
-            s.push_str(&format!("{w:04x}"));
-        }
-        s
+        let bytes: Vec<u8> = self.0.iter().rev().flat_map(|w| w.to_be_bytes()).collect();
+        super::to_hex(&bytes)
     }
 
     /// Parses 64 hex digits (either case).
     pub fn from_hex(s: &str) -> Option<Pdq> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
+        let bytes: [u8; 32] = super::hex_array(s.as_bytes())?;
         let mut w = [0u16; 16];
-        for (i, chunk) in s.as_bytes().chunks(4).enumerate() {
-            let text = std::str::from_utf8(chunk).ok()?;
-            w[15 - i] = u16::from_str_radix(text, 16).ok()?;
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            w[15 - i] = u16::from_be_bytes([pair[0], pair[1]]);
         }
         Some(Pdq(w))
     }

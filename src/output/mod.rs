@@ -22,6 +22,9 @@ pub trait RowOutput {
     fn finish(self: Box<Self>) -> std::io::Result<()>;
 }
 
+/// What a case file's temporary name adds to its name.
+pub const PARTIAL: &str = ".partial";
+
 /// A case file written to a temporary name beside it (its name with
 /// `.partial` appended), synced and renamed into
 /// place by [`AtomicFile::commit`], so the file is either absent, old or
@@ -38,7 +41,7 @@ impl AtomicFile {
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
         // `report.csv.partial`: each file its own temporary name.
         let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".partial");
+        name.push(PARTIAL);
         let tmp = path.with_file_name(name);
         Ok(AtomicFile {
             w: BufWriter::with_capacity(1 << 20, File::create(&tmp)?),

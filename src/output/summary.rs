@@ -101,7 +101,8 @@ pub struct Summary {
     /// `complete`, `interrupted`, `stopped` (by `--stop-after`) or
     /// `incomplete` (part of the evidence could not be walked).
     pub status: &'static str,
-    /// True when every entry found has its row.
+    /// True when `status` is `complete`: every entry found has its row and the
+    /// whole tree was listed.
     pub complete: bool,
     /// The `--stop-after` limit of this run, if one was given.
     pub stop_after: Option<u64>,
@@ -179,29 +180,16 @@ impl Tally {
 
     /// Counts one row.
     pub fn add(&mut self, r: &crate::record::Record) {
-        self.verdicts.add(r.verdict);
-        if r.kind == crate::record::Kind::Directory
-            && r.verdict == crate::record::Verdict::Unreadable
-        {
-            self.unlisted_dirs += 1;
-        }
-        if r.digests.is_some() {
-            self.files_hashed += 1;
-            self.bytes_hashed += r.size;
-            if r.size == 0 {
-                self.empty_files += 1;
-            }
-        }
-        for &i in &r.sets {
-            if let Some(n) = self.per_set.get_mut(i as usize) {
-                *n += 1;
-            }
-        }
-        if r.verdict.is_hit() {
-            if let Some(c) = r.category {
-                *self.categories.entry(c.notation()).or_default() += 1;
-            }
-        }
+        self.count(
+            r.verdict,
+            r.kind == crate::record::Kind::Directory,
+            r.digests.is_some().then_some(r.size),
+            r.sets.iter().map(|&i| i as usize),
+            // Rendered for hits only: the others are not counted by category.
+            r.category
+                .filter(|_| r.verdict.is_hit())
+                .map(|c| c.notation()),
+        );
     }
 
     /// Counts one row given as its cells, in report column order (as `verify`
@@ -213,29 +201,47 @@ impl Tally {
             self.bad_rows += 1;
             return;
         };
+        let sets = cell(col::HASHSETS);
+        let category = cell(col::CATEGORY);
+        self.count(
+            verdict,
+            cell(col::KIND) == "directory",
+            (!cell(col::MD5).is_empty()).then(|| cell(col::SIZE).parse().unwrap_or(0)),
+            sets.split(';')
+                .filter(|n| !sets.is_empty() && !n.is_empty())
+                .filter_map(|name| set_names.iter().position(|n| n == name)),
+            (verdict.is_hit() && !category.is_empty()).then(|| category.to_string()),
+        );
+    }
+
+    /// Counts one row, however it was read: its verdict, whether it is a
+    /// directory, its size when hashed, its sets by position, and its category.
+    fn count(
+        &mut self,
+        verdict: crate::record::Verdict,
+        directory: bool,
+        hashed: Option<u64>,
+        sets: impl Iterator<Item = usize>,
+        category: Option<String>,
+    ) {
         self.verdicts.add(verdict);
-        if cell(col::KIND) == "directory" && verdict == crate::record::Verdict::Unreadable {
+        if directory && verdict == crate::record::Verdict::Unreadable {
             self.unlisted_dirs += 1;
         }
-        if !cell(col::MD5).is_empty() {
-            let size: u64 = cell(col::SIZE).parse().unwrap_or(0);
+        if let Some(size) = hashed {
             self.files_hashed += 1;
             self.bytes_hashed += size;
             if size == 0 {
                 self.empty_files += 1;
             }
         }
-        let sets = cell(col::HASHSETS);
-        if !sets.is_empty() {
-            for name in sets.split(';') {
-                if let Some(i) = set_names.iter().position(|n| n == name) {
-                    self.per_set[i] += 1;
-                }
+        for i in sets {
+            if let Some(n) = self.per_set.get_mut(i) {
+                *n += 1;
             }
         }
-        let category = cell(col::CATEGORY);
-        if verdict.is_hit() && !category.is_empty() {
-            *self.categories.entry(category.to_string()).or_default() += 1;
+        if let Some(c) = category.filter(|_| verdict.is_hit()) {
+            *self.categories.entry(c).or_default() += 1;
         }
     }
 }

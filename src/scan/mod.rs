@@ -209,16 +209,16 @@ struct Stages<'a> {
 /// report sort, a journal being compacted. Each is made again by the resumed
 /// run; none holds anything the journal does not.
 fn clear_leftovers(dir: &std::path::Path) -> std::io::Result<()> {
-    let compact = std::path::Path::new(JOURNAL).with_extension("compact");
+    let compact = resume::compact_path(std::path::Path::new(JOURNAL));
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let ours = name.starts_with(".sort-run-")
+        let ours = name.starts_with(crate::case::sort::RUN_PREFIX)
             || *name == *compact.to_string_lossy()
             || crate::output::CASE_FILES
                 .iter()
-                .any(|f| name.strip_suffix(".partial") == Some(f));
+                .any(|f| name.strip_suffix(crate::output::PARTIAL) == Some(f));
         if ours && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
         }

@@ -252,30 +252,13 @@ impl Worker<'_> {
         }
         // Whatever is left: the whole file when small, or when a map failed, or
         // what a file grew by after it was mapped.
-        let mut total = from;
-        loop {
-            match file.read(buf) {
-                Ok(0) => return Ok(total),
-                Ok(n) => {
-                    hasher.update(&buf[..n]);
-                    total += n as u64;
-                    self.bytes_read
-                        .fetch_add(total.saturating_sub(last), Ordering::Relaxed);
-                    last = total;
-                    file.reached(total, false);
-                    if let Some(halt) = self.halt_at(total, size) {
-                        return Err(ReadEnd::Halted(halt));
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    return Err(ReadEnd::Failed(ReadFailure {
-                        offset: total,
-                        error,
-                    }))
-                }
-            }
-        }
+        digest::hash_reader(file, buf, hasher, from, |file, total| {
+            self.bytes_read
+                .fetch_add(total.saturating_sub(last), Ordering::Relaxed);
+            last = total;
+            file.reached(total, false);
+            self.halt_at(total, size)
+        })
     }
 
     /// Reads a file's first bytes into `head` (all of it unless the file ends or

@@ -62,6 +62,12 @@ fn key(path: &str) -> u64 {
     h.finish()
 }
 
+/// Where the journal at `path` is rewritten with the rows that stand, before
+/// it replaces the journal.
+pub fn compact_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("compact")
+}
+
 /// Checks the journal at `path` (see the module's description). `listed_all`:
 /// the listing was not cut short, so a row whose entry is missing is rejected.
 pub fn check_journal(
@@ -103,7 +109,7 @@ pub fn check_journal(
             .map(|&(_, id)| id)
     };
     let rows = seq;
-    let compact = path.with_extension("compact");
+    let compact = compact_path(path);
     let mut kept_journal = Journal::open(&compact, 0, 0)?;
     let mut done = vec![false; todo.len()];
     let mut tally = Tally::new(cfg.matcher.sets().len());

@@ -2,9 +2,10 @@
 //! from whichever thread made it. It is appended to the journal (what the
 //! reports are made from at the end), counted, and, when it is a hit, written
 //! to `hits.csv` at once (flushed) and shown; with `--stream` every row also
-//! goes to stdout as a JSON line. Unreadable and changing files are logged in
-//! the audit log. The other paths of a hard-linked file get their rows here,
-//! from the one read of it. No row is kept in memory.
+//! goes to stdout as a JSON line, through a thread of its own ([`StreamOut`]).
+//! Unreadable and changing files are logged in the audit log. The other paths
+//! of a hard-linked file get their rows here, from the one read of it. No row
+//! is kept in memory.
 
 use super::plan::Todo;
 use crate::case::audit::Audit;
