@@ -117,6 +117,10 @@ pub struct ScanArgs {
     pub stop_after: Option<u64>,
     /// Always compute SHA-256.
     pub sha256: bool,
+    /// Compute pictures' PDQ hashes (on unless `--no-pdq`).
+    pub pdq: bool,
+    /// `--pdq-distance`.
+    pub pdq_distance: u32,
     /// Enter other filesystems mounted below the evidence root.
     pub cross_filesystems: bool,
     /// The full argument vector, for provenance.
@@ -159,6 +163,8 @@ pub struct ScanConfig {
     pub sha256: bool,
     /// Why SHA-256 is or is not computed.
     pub sha256_reason: &'static str,
+    /// Whether pictures' PDQ hashes are computed.
+    pub pdq: bool,
     /// Enter other filesystems.
     pub cross_filesystems: bool,
     /// The loaded sets.
@@ -341,7 +347,7 @@ impl ScanConfig {
             }
             sets.push(Box::new(set));
         }
-        let matcher = Matcher::new(sets);
+        let matcher = Matcher::new(sets).with_pdq_distance(args.pdq_distance);
         let (sha256, sha256_reason) = if args.sha256 {
             (true, "asked for with --sha256")
         } else if matcher.needs_sha256() {
@@ -370,6 +376,7 @@ impl ScanConfig {
             stop_after: args.stop_after,
             sha256,
             sha256_reason,
+            pdq: args.pdq,
             cross_filesystems: args.cross_filesystems,
             matcher,
             argv: args
@@ -443,6 +450,8 @@ impl ScanConfig {
             "hashsets": sets,
             "sha256": self.sha256,
             "cross_filesystems": self.cross_filesystems,
+            "pdq": self.pdq,
+            "pdq_distance": self.matcher.pdq_distance(),
         })
     }
 
@@ -488,6 +497,8 @@ impl ScanConfig {
             ("hashsets", "hash sets (names, roles or content)"),
             ("sha256", "--sha256 setting"),
             ("cross_filesystems", "--cross-filesystems setting"),
+            ("pdq", "--no-pdq setting"),
+            ("pdq_distance", "--pdq-distance"),
         ] {
             if before[key] != now[key] {
                 return Err(refuse(format!(

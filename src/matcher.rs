@@ -9,22 +9,30 @@
 //! `unmatched`. `hashsets` lists every set that matched or conflicted, in the
 //! order the sets were given.
 
+use crate::digest::pdq::{self, PdqResult, Turn};
 use crate::digest::{to_hex, Digests};
 use crate::hashset::category::UNCATEGORISED_SEVERITY;
 use crate::hashset::{Algo, HashSetLookup, Role, SetEntry};
-use crate::record::{HitCategory, Note, Verdict};
+use crate::hashset::{PdqEntry, PdqMatch};
+use crate::record::{HitCategory, Note, TurnName, Verdict};
 
 /// Buffers a worker reuses from one file to the next.
 #[derive(Debug, Default)]
 pub struct Scratch {
     entries: Vec<SetEntry>,
     found: Vec<(usize, SetEntry)>,
+    pdq: Vec<PdqMatch>,
 }
 
 /// The loaded sets, in command-line order.
 pub struct Matcher {
     sets: Vec<Box<dyn HashSetLookup>>,
+    pdq_distance: u32,
 }
+
+/// The PDQ distance at or below which a picture is `similar` to an entry, by
+/// default: PDQ's own threshold.
+pub const PDQ_DISTANCE: u32 = 31;
 
 /// The outcome of judging one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +80,97 @@ const ALGOS: [Algo; 3] = [Algo::Md5, Algo::Sha1, Algo::Sha256];
 impl Matcher {
     /// A matcher over `sets`, in the order given.
     pub fn new(sets: Vec<Box<dyn HashSetLookup>>) -> Matcher {
-        Matcher { sets }
+        Matcher {
+            sets,
+            pdq_distance: PDQ_DISTANCE,
+        }
+    }
+
+    /// Sets the PDQ distance at or below which a picture is `similar`.
+    pub fn with_pdq_distance(mut self, distance: u32) -> Matcher {
+        self.pdq_distance = distance;
+        self
+    }
+
+    /// The PDQ distance at or below which a picture is `similar`.
+    pub fn pdq_distance(&self) -> u32 {
+        self.pdq_distance
+    }
+
+    /// Whether an alert set holds PDQ entries.
+    pub fn has_pdq(&self) -> bool {
+        self.alert_pdq_sets().next().is_some()
+    }
+
+    fn alert_pdq_sets(&self) -> impl Iterator<Item = (usize, &dyn HashSetLookup)> {
+        self.sets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.info().role == Role::Alert && s.info().counts.pdq > 0)
+            .map(|(i, s)| (i, &**s))
+    }
+
+    /// Turns `j`, an `unmatched` judgement of a picture with PDQ hash `pdq`,
+    /// into `similar` when an alert set's PDQ entry lies within the distance
+    /// of the picture turned any of the eight ways. Every such set is listed;
+    /// the category is the most severe of the entries found, the note names
+    /// the nearest (the first set and turn on a tie). A picture of quality
+    /// below [`pdq::MIN_QUALITY`] is never matched, nor is an entry of
+    /// Project VIC US category 0. PDQ entries of known-good sets are not used:
+    /// a picture resembling known material is not thereby known.
+    pub fn judge_picture(&self, j: &mut Judgement, pdq: &PdqResult, scratch: &mut Scratch) {
+        if j.verdict != Verdict::Unmatched || pdq.quality < pdq::MIN_QUALITY {
+            return;
+        }
+        let mut nearest: Option<(u32, usize, Turn, PdqEntry)> = None;
+        let mut sets = Vec::new();
+        let mut severity = u16::MAX;
+        let mut category = None;
+        for (i, set) in self.alert_pdq_sets() {
+            let mut set_matched = false;
+            for (hash, turn) in pdq.turned.iter().zip(Turn::ALL) {
+                scratch.pdq.clear();
+                set.find_pdq(hash, self.pdq_distance, &mut scratch.pdq);
+                for m in scratch.pdq.drain(..) {
+                    if m.entry.category.is_some_and(|c| c.is_non_pertinent()) {
+                        continue;
+                    }
+                    set_matched = true;
+                    let s = m
+                        .entry
+                        .category
+                        .map_or(UNCATEGORISED_SEVERITY, |c| c.severity());
+                    if s < severity {
+                        severity = s;
+                        category = Some(
+                            m.entry
+                                .category
+                                .map_or(HitCategory::Uncategorised, HitCategory::Of),
+                        );
+                    }
+                    if nearest.as_ref().is_none_or(|n| m.distance < n.0) {
+                        nearest = Some((m.distance, i, turn, m.entry));
+                    }
+                }
+            }
+            if set_matched {
+                sets.push(i as u16);
+            }
+        }
+        let Some((distance, set, turn, entry)) = nearest else {
+            return;
+        };
+        j.verdict = Verdict::Similar;
+        j.sets = sets;
+        j.category = category;
+        j.notes.push(Note::Similar {
+            distance,
+            set: self.sets[set].info().name.clone(),
+            entry: entry.id.unwrap_or_else(|| entry.hash.to_hex()),
+            // The file turned by `turn` looks like the entry: the file is the
+            // entry turned back.
+            turn: TurnName(turn.inverse()),
+        });
     }
 
     /// The sets.

@@ -2,6 +2,7 @@
 //! skipped or could not be read. It stays data (verdict, set numbers, category,
 //! notes) until an output renders it; the journal keeps it as JSON.
 
+use crate::digest::pdq::{PdqResult, Turn};
 use crate::digest::Digests;
 use crate::hashset::Category;
 use crate::time::Times;
@@ -81,6 +82,9 @@ pub enum Verdict {
     Unmatched,
     /// A set entry matches one digest of the file but contradicts another.
     Conflict,
+    /// A picture whose PDQ hash is near an alert set's entry, with no digest
+    /// match: an altered copy, until a person confirms it.
+    Similar,
     /// Could not be read; `note` says why.
     Unreadable,
     /// Not a regular file, or not entered; `note` says why.
@@ -89,9 +93,10 @@ pub enum Verdict {
 
 impl Verdict {
     /// Every verdict, in the order summaries list them.
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::Alert,
         Verdict::Conflict,
+        Verdict::Similar,
         Verdict::KnownGood,
         Verdict::Unmatched,
         Verdict::Unreadable,
@@ -105,6 +110,7 @@ impl Verdict {
             Verdict::KnownGood => "known-good",
             Verdict::Unmatched => "unmatched",
             Verdict::Conflict => "conflict",
+            Verdict::Similar => "similar",
             Verdict::Unreadable => "unreadable",
             Verdict::Skipped => "skipped",
         }
@@ -117,7 +123,7 @@ impl Verdict {
 
     /// Whether rows with this verdict belong in `hits.csv`.
     pub fn is_hit(self) -> bool {
-        matches!(self, Verdict::Alert | Verdict::Conflict)
+        matches!(self, Verdict::Alert | Verdict::Conflict | Verdict::Similar)
     }
 }
 
@@ -260,6 +266,22 @@ pub enum Note {
         /// Modification time after the read.
         modified: String,
     },
+    /// A picture near a PDQ entry of an alert set.
+    Similar {
+        /// Bits that differ.
+        distance: u32,
+        /// The set's name.
+        set: String,
+        /// The entry's identifier, or its hash.
+        entry: String,
+        /// How the file's picture is turned relative to the entry's.
+        turn: TurnName,
+    },
+    /// A picture without a PDQ hash, and why (the text starts `pdq: `).
+    NoPdq {
+        /// Why.
+        reason: String,
+    },
     /// Another path of a hard-linked file, read once as `to`.
     HardLink {
         /// The path read.
@@ -331,6 +353,19 @@ impl fmt::Display for Note {
                 "changed while being read: {at_open} bytes at open, {read} bytes read, size now {now}, modified {modified}; the digests are of the bytes read"
             ),
             Note::HardLink { to } => write!(f, "hard link to {to}: read once, as that path"),
+            Note::Similar {
+                distance,
+                set,
+                entry,
+                turn,
+            } => {
+                write!(f, "pdq distance {distance} to {set} entry {entry}")?;
+                match turn.0 {
+                    Turn::Same => Ok(()),
+                    t => write!(f, " (the file is the entry {})", t.describe()),
+                }
+            }
+            Note::NoPdq { reason } => f.write_str(reason),
         }
     }
 }
@@ -340,8 +375,32 @@ impl Note {
     pub fn is_judgement(&self) -> bool {
         matches!(
             self,
-            Note::Matched { .. } | Note::Conflict { .. } | Note::MaliciousKnown { .. }
+            Note::Matched { .. }
+                | Note::Conflict { .. }
+                | Note::MaliciousKnown { .. }
+                | Note::Similar { .. }
         )
+    }
+}
+
+/// A [`Turn`] in a note, kept in the journal by its position in [`Turn::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnName(pub Turn);
+
+impl Serialize for TurnName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let at = Turn::ALL.iter().position(|t| *t == self.0).unwrap_or(0);
+        s.serialize_u8(at as u8)
+    }
+}
+
+impl<'de> Deserialize<'de> for TurnName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TurnName, D::Error> {
+        let at = u8::deserialize(d)? as usize;
+        Turn::ALL
+            .get(at)
+            .map(|t| TurnName(*t))
+            .ok_or_else(|| serde::de::Error::custom("not a turn"))
     }
 }
 
@@ -380,6 +439,9 @@ pub struct Record {
     pub notes: Vec<Note>,
     /// The content type detected from the file's first bytes, if any.
     pub content: Option<Content>,
+    /// The PDQ hash of a picture, with its quality and turned variants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<Box<PdqResult>>,
     /// The file changed (or was replaced) while it was read; a note says how.
     /// Not a column: it makes the report writer log an audit event.
     #[serde(skip)]
@@ -400,6 +462,7 @@ impl Record {
             category: None,
             notes: Vec::new(),
             content: None,
+            pdq: None,
             changed: false,
         }
     }

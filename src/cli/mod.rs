@@ -185,6 +185,18 @@ pub struct ScanFlags {
     #[arg(long)]
     pub sha256: bool,
 
+    /// Do not compute pictures' PDQ hashes (the `pdq` columns stay empty and
+    /// nothing is `similar`). By default every JPEG, PNG, GIF, BMP, WebP and
+    /// TIFF is decoded, from the bytes read for its digests, and hashed.
+    #[arg(long)]
+    pub no_pdq: bool,
+
+    /// A picture is `similar` to a set's PDQ entry at this Hamming distance
+    /// or less, in any of its eight orientations (PDQ's own threshold is 31).
+    #[arg(long, value_name = "BITS", default_value_t = hashsweep::matcher::PDQ_DISTANCE,
+          value_parser = clap::value_parser!(u32).range(0..=63))]
+    pub pdq_distance: u32,
+
     /// Enter filesystems mounted below EVIDENCE (by default they are listed as skipped).
     #[arg(long)]
     pub cross_filesystems: bool,

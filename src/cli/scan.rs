@@ -46,6 +46,8 @@ pub fn run(flags: ScanFlags) -> ExitStatus {
         },
         stop_after: flags.stop_after,
         sha256: flags.sha256,
+        pdq: !flags.no_pdq,
+        pdq_distance: flags.pdq_distance,
         cross_filesystems: flags.cross_filesystems,
         argv: std::env::args_os().collect(),
         resume: flags.resume,

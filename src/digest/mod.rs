@@ -300,6 +300,17 @@ pub struct FileHasher {
     size: u64,
     fed: u64,
     at_size: Option<MultiHasher>,
+    pictures: bool,
+    picture: Option<Picture>,
+}
+
+/// A picture's bytes kept from the read, for its PDQ hash.
+#[derive(Clone, Debug)]
+pub enum Picture {
+    /// Every byte read, up to [`picture::MAX_BYTES`].
+    Bytes(picture::Format, Vec<u8>),
+    /// A picture of more than [`picture::MAX_BYTES`] bytes, not kept.
+    TooLarge(picture::Format),
 }
 
 impl FileHasher {
@@ -311,6 +322,45 @@ impl FileHasher {
             hasher,
             size,
             fed: 0,
+            pictures: false,
+            picture: None,
+        }
+    }
+
+    /// Also keeps the bytes of a picture (told from its first bytes) for
+    /// [`FileHasher::take_picture`].
+    pub fn with_pictures(mut self, on: bool) -> FileHasher {
+        self.pictures = on;
+        self
+    }
+
+    /// Starts again from the first byte, as new.
+    pub fn restart(&mut self) {
+        let sha256 = self.hasher.sha256.is_some();
+        *self = FileHasher::new(sha256, self.size).with_pictures(self.pictures);
+    }
+
+    /// The picture's bytes, when the file starts like a picture.
+    pub fn take_picture(&mut self) -> Option<Picture> {
+        self.picture.take()
+    }
+
+    fn keep(&mut self, data: &[u8]) {
+        if self.fed == 0 && !data.is_empty() {
+            self.picture = picture::Format::detect(data).map(|f| {
+                if self.size > picture::MAX_BYTES {
+                    Picture::TooLarge(f)
+                } else {
+                    Picture::Bytes(f, Vec::with_capacity(self.size as usize))
+                }
+            });
+        }
+        if let Some(Picture::Bytes(f, bytes)) = &mut self.picture {
+            if (bytes.len() + data.len()) as u64 > picture::MAX_BYTES {
+                self.picture = Some(Picture::TooLarge(*f));
+            } else {
+                bytes.extend_from_slice(data);
+            }
         }
     }
 
@@ -331,6 +381,9 @@ impl FileHasher {
 
 impl Update for FileHasher {
     fn update(&mut self, data: &[u8]) {
+        if self.pictures {
+            self.keep(data);
+        }
         let len = data.len() as u64;
         if self.at_size.is_none() && self.fed + len >= self.size {
             let k = (self.size - self.fed) as usize;

@@ -16,6 +16,10 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Pdq(pub [u16; 16]);
 
+/// The lowest quality a picture's hash is matched at: below it, PDQ's
+/// authors advise that the hash says too little about the picture.
+pub const MIN_QUALITY: u8 = 50;
+
 /// Samples per side after decimation.
 const GRID: usize = 64;
 /// Coefficients per side kept from the DCT.
@@ -48,14 +52,118 @@ impl Pdq {
     }
 }
 
-/// A hash and its quality (0-100).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl serde::Serialize for Pdq {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pdq {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Pdq, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Pdq::from_hex(&text).ok_or_else(|| serde::de::Error::custom("not a PDQ hash"))
+    }
+}
+
+/// A hash and its quality (0-100), with the hashes of the picture's seven
+/// other orientations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PdqResult {
     /// The hash.
     pub hash: Pdq,
     /// How much detail the picture has, 0-100: below 50, PDQ's authors advise
     /// against matching.
     pub quality: u8,
+    /// The hash of the picture turned by each [`Turn`], in the order of
+    /// [`Turn::ALL`] (the first is `hash`).
+    pub turned: [Pdq; 8],
+}
+
+/// One of the eight ways to turn or mirror a picture (its dihedral group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// As it is.
+    Same,
+    /// Rotated 90 degrees clockwise.
+    Rotate90,
+    /// Rotated 180 degrees.
+    Rotate180,
+    /// Rotated 270 degrees clockwise (90 anticlockwise).
+    Rotate270,
+    /// Mirrored left to right.
+    MirrorLeftRight,
+    /// Mirrored top to bottom.
+    MirrorTopBottom,
+    /// Mirrored about the diagonal from top left to bottom right (transposed).
+    Transpose,
+    /// Mirrored about the other diagonal.
+    AntiTranspose,
+}
+
+impl Turn {
+    /// Every turn, in the order of [`PdqResult::turned`].
+    pub const ALL: [Turn; 8] = [
+        Turn::Same,
+        Turn::Rotate90,
+        Turn::Rotate180,
+        Turn::Rotate270,
+        Turn::MirrorLeftRight,
+        Turn::MirrorTopBottom,
+        Turn::Transpose,
+        Turn::AntiTranspose,
+    ];
+
+    /// The turn that undoes this one.
+    pub fn inverse(self) -> Turn {
+        match self {
+            Turn::Rotate90 => Turn::Rotate270,
+            Turn::Rotate270 => Turn::Rotate90,
+            other => other,
+        }
+    }
+
+    /// How notes name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Turn::Same => "as it is",
+            Turn::Rotate90 => "rotated 90 degrees clockwise",
+            Turn::Rotate180 => "rotated 180 degrees",
+            Turn::Rotate270 => "rotated 90 degrees anticlockwise",
+            Turn::MirrorLeftRight => "mirrored left to right",
+            Turn::MirrorTopBottom => "mirrored top to bottom",
+            Turn::Transpose => "mirrored about its main diagonal",
+            Turn::AntiTranspose => "mirrored about its other diagonal",
+        }
+    }
+
+    /// The coefficients of the picture turned this way, from those of the
+    /// picture: mirroring a row of 64 samples multiplies frequency k (1-16)
+    /// by (-1)^k, and transposing the samples transposes the coefficients.
+    fn apply(self, b: &[[f32; FREQ]; FREQ]) -> [[f32; FREQ]; FREQ] {
+        // (transpose, flip columns, flip rows); a rotation by 90 degrees
+        // clockwise is a transpose and then a left-right mirror.
+        let (transpose, flip_x, flip_y) = match self {
+            Turn::Same => (false, false, false),
+            Turn::Rotate90 => (true, true, false),
+            Turn::Rotate180 => (false, true, true),
+            Turn::Rotate270 => (true, false, true),
+            Turn::MirrorLeftRight => (false, true, false),
+            Turn::MirrorTopBottom => (false, false, true),
+            Turn::Transpose => (true, false, false),
+            Turn::AntiTranspose => (true, true, true),
+        };
+        let mut out = [[0f32; FREQ]; FREQ];
+        for (i, row) in out.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                let c = if transpose { b[j][i] } else { b[i][j] };
+                // Frequency i + 1 along y, j + 1 along x: odd ones change sign.
+                let sx = if flip_x && j % 2 == 0 { -1.0 } else { 1.0 };
+                let sy = if flip_y && i % 2 == 0 { -1.0 } else { 1.0 };
+                *v = c * sx * sy;
+            }
+        }
+        out
+    }
 }
 
 /// Luminance of 8-bit RGB pixels, row-major.
@@ -102,9 +210,11 @@ pub fn hash_luma(luma: &mut [f32], width: usize, height: usize) -> PdqResult {
     }
     let quality = quality(&grid);
     let coefficients = dct16(&grid);
+    let turned = Turn::ALL.map(|t| bits_above_median(&t.apply(&coefficients)));
     PdqResult {
-        hash: bits_above_median(&coefficients),
+        hash: turned[0],
         quality,
+        turned,
     }
 }
 
@@ -216,4 +326,73 @@ fn bits_above_median(b: &[[f32; FREQ]; FREQ]) -> Pdq {
         }
     }
     Pdq(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 96 x 64 picture with structure at several scales.
+    fn picture() -> (Vec<f32>, usize, usize) {
+        let (w, h) = (96, 64);
+        let mut seed = 7u32;
+        let px = (0..w * h)
+            .map(|k| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let (x, y) = ((k % w) as f32, (k / w) as f32);
+                let blob = if (x - 30.0).hypot(y - 20.0) < 14.0 {
+                    90.0
+                } else {
+                    0.0
+                };
+                x * 1.5 + (y * 0.3).sin() * 40.0 + blob + (seed % 16) as f32
+            })
+            .collect();
+        (px, w, h)
+    }
+
+    /// The picture turned, in pixel space.
+    fn turn(px: &[f32], w: usize, h: usize, t: Turn) -> (Vec<f32>, usize, usize) {
+        let swap = matches!(
+            t,
+            Turn::Rotate90 | Turn::Rotate270 | Turn::Transpose | Turn::AntiTranspose
+        );
+        let (nw, nh) = if swap { (h, w) } else { (w, h) };
+        let mut out = vec![0f32; w * h];
+        for y in 0..nh {
+            for x in 0..nw {
+                // Where new pixel (x, y) comes from.
+                let (sx, sy) = match t {
+                    Turn::Same => (x, y),
+                    Turn::Rotate90 => (y, h - 1 - x),
+                    Turn::Rotate180 => (w - 1 - x, h - 1 - y),
+                    Turn::Rotate270 => (w - 1 - y, x),
+                    Turn::MirrorLeftRight => (w - 1 - x, y),
+                    Turn::MirrorTopBottom => (x, h - 1 - y),
+                    Turn::Transpose => (y, x),
+                    Turn::AntiTranspose => (w - 1 - y, h - 1 - x),
+                };
+                out[y * nw + x] = px[sy * w + sx];
+            }
+        }
+        (out, nw, nh)
+    }
+
+    #[test]
+    fn turned_hashes_are_those_of_the_turned_pictures() {
+        let (px, w, h) = picture();
+        let original = hash_luma(&mut px.clone(), w, h);
+        assert_eq!(original.turned[0], original.hash);
+        for (k, t) in Turn::ALL.into_iter().enumerate() {
+            let (mut tp, tw, th) = turn(&px, w, h, t);
+            let direct = hash_luma(&mut tp, tw, th).hash;
+            let d = direct.distance(&original.turned[k]);
+            assert!(d <= 8, "{t:?}: {d} bits from the hash computed by turning");
+            if t != Turn::Same {
+                assert!(direct.distance(&original.hash) > 40, "{t:?} looks unturned");
+            }
+        }
+    }
 }

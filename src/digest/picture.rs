@@ -92,29 +92,99 @@ impl Format {
     }
 }
 
+/// Bytes of memory decodes may hold at once: 1 GiB.
+pub const DECODE_MEMORY: u64 = 1 << 30;
+/// Bytes a decode is taken to hold per pixel: the decoder's output (up to 4),
+/// a conversion to RGB (3) and the luminance (4), rounded up.
+const BYTES_PER_PIXEL: u64 = 12;
+
+/// Memory shared by the decodes running at once: each takes what its
+/// picture's size says it will hold before decoding, and waits while others
+/// hold too much. A decode larger than the whole budget runs alone.
+pub struct DecodeBudget {
+    total: u64,
+    left: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+/// Memory taken from a [`DecodeBudget`], given back when dropped.
+pub struct Taken<'a> {
+    budget: &'a DecodeBudget,
+    bytes: u64,
+}
+
+impl DecodeBudget {
+    /// A budget of `total` bytes.
+    pub fn new(total: u64) -> DecodeBudget {
+        DecodeBudget {
+            total,
+            left: std::sync::Mutex::new(total),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Takes `bytes` (at most the whole budget), waiting until that much is free.
+    pub fn take(&self, bytes: u64) -> Taken<'_> {
+        let bytes = bytes.min(self.total);
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        while *left < bytes {
+            left = self.freed.wait(left).unwrap_or_else(|e| e.into_inner());
+        }
+        *left -= bytes;
+        Taken {
+            budget: self,
+            bytes,
+        }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let mut left = self.budget.left.lock().unwrap_or_else(|e| e.into_inner());
+        *left += self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
 /// Why a picture has no PDQ hash: the text of its note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoHash(pub String);
 
 /// The PDQ hash of a picture of `format` held in `bytes`.
 pub fn pdq_of(format: Format, bytes: &[u8]) -> Result<PdqResult, NoHash> {
+    pdq_within(format, bytes, &DecodeBudget::new(u64::MAX))
+}
+
+/// [`pdq_of`], the decode's memory taken from `budget`.
+pub fn pdq_within(
+    format: Format,
+    bytes: &[u8],
+    budget: &DecodeBudget,
+) -> Result<PdqResult, NoHash> {
     if let Format::Undecodable(name) = format {
         return Err(NoHash(format!("pdq: {name} not decoded")));
     }
     // A decoder that panics on hostile input must not take the scan with it.
-    match catch_unwind(AssertUnwindSafe(|| decode_and_hash(format, bytes))) {
+    match catch_unwind(AssertUnwindSafe(|| decode_and_hash(format, bytes, budget))) {
         Ok(r) => r,
         Err(_) => Err(NoHash(format!("pdq: {} decoder failed", format.name()))),
     }
 }
 
-fn decode_and_hash(format: Format, bytes: &[u8]) -> Result<PdqResult, NoHash> {
-    let (mut luma, w, h) = match format {
-        Format::Jpeg => decode_jpeg(bytes)?,
-        _ => decode_other(format, bytes)?,
+fn decode_and_hash(
+    format: Format,
+    bytes: &[u8],
+    budget: &DecodeBudget,
+) -> Result<PdqResult, NoHash> {
+    let (mut luma, w, h, _taken) = match format {
+        Format::Jpeg => decode_jpeg(bytes, budget)?,
+        _ => decode_other(format, bytes, budget)?,
     };
     Ok(pdq::hash_luma(&mut luma, w, h))
 }
+
+/// Luminance, its width and height, and the memory taken for it.
+type Decoded<'a> = (Vec<f32>, usize, usize, Taken<'a>);
 
 fn too_large(format: Format, w: u64, h: u64) -> NoHash {
     NoHash(format!(
@@ -143,7 +213,7 @@ fn jpeg_denominator(w: u32, h: u32) -> u32 {
         .unwrap_or(1)
 }
 
-fn decode_jpeg(bytes: &[u8]) -> Result<(Vec<f32>, usize, usize), NoHash> {
+fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>, NoHash> {
     let f = Format::Jpeg;
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     d.read_info().map_err(|e| bad(f, e))?;
@@ -160,6 +230,7 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(Vec<f32>, usize, usize), NoHash> {
     if den > 1 {
         d.scale(sw as u16, sh as u16).map_err(|e| bad(f, e))?;
     }
+    let taken = budget.take(sw as u64 * sh as u64 * BYTES_PER_PIXEL);
     d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
     let px = d.decode().map_err(|e| bad(f, e))?;
     let info = d.info().ok_or_else(|| bad(f, "no frame header"))?;
@@ -184,10 +255,14 @@ fn decode_jpeg(bytes: &[u8]) -> Result<(Vec<f32>, usize, usize), NoHash> {
         }
         other => return Err(bad(f, format!("unexpected pixel data ({other:?})"))),
     };
-    Ok((luma, w, h))
+    Ok((luma, w, h, taken))
 }
 
-fn decode_other(format: Format, bytes: &[u8]) -> Result<(Vec<f32>, usize, usize), NoHash> {
+fn decode_other<'a>(
+    format: Format,
+    bytes: &[u8],
+    budget: &'a DecodeBudget,
+) -> Result<Decoded<'a>, NoHash> {
     let image_format = match format {
         Format::Png => image::ImageFormat::Png,
         Format::Gif => image::ImageFormat::Gif,
@@ -207,6 +282,7 @@ fn decode_other(format: Format, bytes: &[u8]) -> Result<(Vec<f32>, usize, usize)
     if w as u64 * h as u64 > MAX_PIXELS {
         return Err(too_large(format, w as u64, h as u64));
     }
+    let taken = budget.take(w as u64 * h as u64 * BYTES_PER_PIXEL);
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PIXELS * 4);
@@ -214,7 +290,7 @@ fn decode_other(format: Format, bytes: &[u8]) -> Result<(Vec<f32>, usize, usize)
     let img = reader.decode().map_err(|e| bad(format, e))?;
     let rgb = img.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-    Ok((pdq::luma_from_rgb(rgb.as_raw(), w, h), w, h))
+    Ok((pdq::luma_from_rgb(rgb.as_raw(), w, h), w, h, taken))
 }
 
 #[cfg(test)]

@@ -36,6 +36,18 @@ impl Category {
         }
     }
 
+    /// Reads the notation [`Category::notation`] writes.
+    pub fn parse_notation(text: &str) -> Option<Category> {
+        let (scheme, n) = text.split_once(':')?;
+        match (scheme, n.parse::<u8>()) {
+            ("US", Ok(n)) => Some(Category::Us(n)),
+            ("UK", Ok(n)) => Some(Category::Uk(n)),
+            ("VICS", Ok(n)) => Some(Category::Vics(n)),
+            ("NSRL", _) if n == "M" => Some(Category::NsrlMalicious),
+            _ => None,
+        }
+    }
+
     /// Project VIC US category 0, Non-Pertinent: a match is not an alert, even
     /// in an alert set (it is treated as known-good).
     pub fn is_non_pertinent(self) -> bool {

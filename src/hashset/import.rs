@@ -61,7 +61,15 @@ fn import_inputs(
             Some(input) => input,
             None => SetInput::open(path).map_err(|e| Error::io(path, e))?,
         };
-        let outcome = read_input(input, path, lenient, tmp_dir.as_deref(), &mut push)?;
+        let force_pdq = expect == Some(FormatName::Pdq);
+        let outcome = read_input(
+            input,
+            path,
+            lenient,
+            force_pdq,
+            tmp_dir.as_deref(),
+            &mut push,
+        )?;
         if let Some(e) = io_failure.take() {
             return Err(Error::io(path, e));
         }
@@ -75,6 +83,13 @@ fn import_inputs(
                     want.as_str()
                 ),
             });
+        }
+        for mut e in outcome.pdq {
+            e.sources = bit;
+            if let Some(id) = e.id.as_mut() {
+                crate::hashset::cut_id(id);
+            }
+            builder.push_pdq(e);
         }
         problems.extend(outcome.problems);
         sources.push(outcome.source);
@@ -104,7 +119,7 @@ fn import_inputs(
     info.counts.bad_records = bad;
     info.sources = sources;
     let info = builder.write(info, out).map_err(|e| Error::io(first, e))?;
-    if info.counts.entries == 0 {
+    if info.counts.entries == 0 && info.counts.pdq == 0 {
         return Err(Error::HashSet {
             path: first.clone(),
             line: 0,

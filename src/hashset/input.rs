@@ -21,6 +21,8 @@ pub struct Sink<'a> {
     pub bad: u64,
     /// The first [`PROBLEMS_LISTED`] problems.
     pub problems: Vec<ParseError>,
+    /// PDQ entries read, in order.
+    pub pdq: Vec<super::PdqEntry>,
 }
 
 impl<'a> Sink<'a> {
@@ -33,7 +35,20 @@ impl<'a> Sink<'a> {
             records: 0,
             bad: 0,
             problems: Vec::new(),
+            pdq: Vec::new(),
         }
+    }
+
+    /// One good PDQ record.
+    pub fn pdq_entry(&mut self, e: super::PdqEntry) {
+        self.records += 1;
+        self.pdq.push(e);
+    }
+
+    /// A record that gave both a digest entry and a PDQ entry (counted once).
+    pub fn entry_with_pdq(&mut self, e: SetEntry, p: super::PdqEntry) {
+        self.entry(e);
+        self.pdq.push(p);
     }
 
     /// One good record.

@@ -14,6 +14,7 @@ pub mod formats;
 pub mod import;
 pub mod index;
 pub mod input;
+pub mod pdq_index;
 pub mod read;
 
 pub use category::Category;
@@ -100,6 +101,54 @@ impl SetEntry {
     }
 }
 
+/// What a set says about one picture: its PDQ hash, with the quality, category
+/// and identifier the source gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PdqEntry {
+    /// The hash.
+    pub hash: crate::digest::pdq::Pdq,
+    /// Its quality (0-100), when the source gives one.
+    pub quality: Option<u8>,
+    /// Category in the source's scheme.
+    pub category: Option<Category>,
+    /// The source's name for the entry (an id, a file name, a report path).
+    pub id: Option<String>,
+    /// Which source files gave the entry, as [`SetEntry::sources`].
+    pub sources: u16,
+}
+
+/// The most bytes of an entry identifier kept (longer ones are cut at a
+/// character boundary).
+pub const MAX_PDQ_ID: usize = 1024;
+
+/// Cuts an entry identifier to [`MAX_PDQ_ID`] bytes, at a character boundary.
+pub fn cut_id(id: &mut String) {
+    if id.len() > MAX_PDQ_ID {
+        let mut end = MAX_PDQ_ID;
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        id.truncate(end);
+    }
+}
+
+impl PdqEntry {
+    /// Whether two entries say the same thing, whichever sources gave them.
+    pub fn same_content(&self, other: &PdqEntry) -> bool {
+        (self.hash, self.quality, self.category, &self.id)
+            == (other.hash, other.quality, other.category, &other.id)
+    }
+}
+
+/// A PDQ entry within the distance asked of a picture's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdqMatch {
+    /// Bits that differ.
+    pub distance: u32,
+    /// The entry.
+    pub entry: PdqEntry,
+}
+
 /// The role of a set: what a match means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -131,6 +180,9 @@ pub struct SetCounts {
     pub sha1: u64,
     /// Entries carrying a SHA-256.
     pub sha256: u64,
+    /// Distinct PDQ entries (perceptual hashes of pictures).
+    #[serde(default)]
+    pub pdq: u64,
     /// Records read from the sources.
     pub records: u64,
     /// Records merged because they repeated an entry already kept.
@@ -236,6 +288,15 @@ pub trait HashSetLookup: Send + Sync {
     /// fetched while other lookups proceed. Doing nothing is always correct.
     fn prefetch(&self, _algo: Algo, _digest: &[u8]) {}
 
+    /// Appends every PDQ entry within `max_distance` bits of `hash`.
+    fn find_pdq(
+        &self,
+        _hash: &crate::digest::pdq::Pdq,
+        _max_distance: u32,
+        _out: &mut Vec<PdqMatch>,
+    ) {
+    }
+
     /// Looks up several digests, appending `(query number, entry)` for every
     /// entry found. Implementations may overlap the memory accesses of the queries.
     fn find_batch(&self, queries: &[(Algo, &[u8])], out: &mut Vec<(usize, SetEntry)>) {
@@ -288,11 +349,13 @@ pub enum FormatName {
     Md5sum,
     /// One digest per line.
     Plain,
+    /// PDQ hashes: a CSV with a `pdq` column, or one hash per line.
+    Pdq,
 }
 
 impl FormatName {
     /// Every name, as given on the command line.
-    pub const ALL: [(&'static str, FormatName); 9] = [
+    pub const ALL: [(&'static str, FormatName); 10] = [
         ("nsrl", FormatName::Nsrl),
         ("rdsv3", FormatName::Rdsv3),
         ("vics", FormatName::Vics),
@@ -302,6 +365,7 @@ impl FormatName {
         ("hashdeep", FormatName::Hashdeep),
         ("md5sum", FormatName::Md5sum),
         ("plain", FormatName::Plain),
+        ("pdq", FormatName::Pdq),
     ];
 
     /// Parses a command-line name.
@@ -332,6 +396,7 @@ impl FormatName {
             FormatName::Hashdeep => &["hashdeep"],
             FormatName::Md5sum => &["md5sum", "bsd-tag", "md5deep-size"],
             FormatName::Plain => &["plain"],
+            FormatName::Pdq => &["pdq-"],
         };
         prefixes.iter().any(|p| detected.starts_with(p))
     }

@@ -2,7 +2,7 @@
 //! (binary magics first, then the first line of text), and the file is opened
 //! once (see [`SetInput`]).
 
-use super::formats::{csvsets, digest_list, encase, hashdeep, rdsv3, vics};
+use super::formats::{csvsets, digest_list, encase, hashdeep, pdq, rdsv3, vics};
 use super::input::{self, SetInput, Sink};
 use super::{ParseError, SetEntry, SourceInfo};
 use crate::error::{Error, Result};
@@ -15,6 +15,8 @@ pub struct ReadOutcome {
     pub source: SourceInfo,
     /// The first problems of a lenient import.
     pub problems: Vec<ParseError>,
+    /// The PDQ entries read.
+    pub pdq: Vec<super::PdqEntry>,
 }
 
 /// Formats recognised but not read, so the error names them.
@@ -37,6 +39,7 @@ fn unsupported(first_line: &[u8]) -> Option<&'static str> {
 fn parse_text(
     r: &mut dyn std::io::BufRead,
     sink: &mut Sink,
+    force_pdq: bool,
 ) -> std::result::Result<String, ParseError> {
     let head = r
         .fill_buf()
@@ -62,6 +65,12 @@ fn parse_text(
     if let Some(what) = unsupported(first_line) {
         return Err(ParseError::new(1, format!("this is {what}")));
     }
+    if pdq::sniff_csv(first_line) {
+        return pdq::parse_csv(r, sink).map(String::from);
+    }
+    if force_pdq || pdq::sniff_lines(first_line) {
+        return pdq::parse_lines(r, sink).map(String::from);
+    }
     if let Some(family) = csvsets::sniff(first_line) {
         return csvsets::parse(r, family, sink).map(String::from);
     }
@@ -75,15 +84,17 @@ pub fn read_file(
     push: &mut dyn FnMut(SetEntry),
 ) -> Result<ReadOutcome> {
     let input = SetInput::open(path).map_err(|e| Error::io(path, e))?;
-    read_input(input, path, lenient, None, push)
+    read_input(input, path, lenient, false, None, push)
 }
 
 /// Reads a set file opened once (see [`SetInput`]); `path` names it in errors.
-/// `tmp_dir` receives the copy of a stream that needs random access.
+/// `tmp_dir` receives the copy of a stream that needs random access. With
+/// `force_pdq`, a text list is read as PDQ hashes (`--format pdq`).
 pub fn read_input(
     input: SetInput,
     path: &Path,
     lenient: bool,
+    force_pdq: bool,
     tmp_dir: Option<&Path>,
     push: &mut dyn FnMut(SetEntry),
 ) -> Result<ReadOutcome> {
@@ -131,7 +142,8 @@ pub fn read_input(
                     input::Utf16Reader::new(hashing, big_endian, lenient, failure.clone());
                 let mut reader = BufReader::with_capacity(1 << 18, decoder);
                 let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
-                let parsed = parse_text(&mut reader, &mut sink).map(|f| format!("{f} ({name})"));
+                let parsed =
+                    parse_text(&mut reader, &mut sink, force_pdq).map(|f| format!("{f} ({name})"));
                 // A decoding flaw is reported as itself, with its place.
                 let format = parsed
                     .map_err(|e| failure.borrow_mut().take().unwrap_or(e))
@@ -150,7 +162,7 @@ pub fn read_input(
                     let mut bom = [0u8; 3];
                     reader.read_exact(&mut bom).map_err(io_error)?;
                 }
-                let format = parse_text(&mut reader, &mut sink).map_err(as_error)?;
+                let format = parse_text(&mut reader, &mut sink, force_pdq).map_err(as_error)?;
                 let digest = reader.into_inner().finish().map_err(io_error)?;
                 (format, crate::digest::to_hex(&digest))
             }
@@ -166,6 +178,7 @@ pub fn read_input(
     Ok(ReadOutcome {
         source,
         problems: std::mem::take(&mut sink.problems),
+        pdq: std::mem::take(&mut sink.pdq),
     })
 }
 
@@ -206,7 +219,7 @@ fn read_zip(file: std::fs::File, sink: &mut Sink) -> std::result::Result<String,
     let files: Vec<&String> = names.iter().filter(|n| !n.ends_with('/')).collect();
     if let [only] = files[..] {
         let member = zip.by_name(only).map_err(zerr)?;
-        let f = parse_text(&mut std::io::BufReader::new(member), sink)?;
+        let f = parse_text(&mut std::io::BufReader::new(member), sink, false)?;
         return Ok(format!("{f} (zip)"));
     }
     Err(ParseError::new(

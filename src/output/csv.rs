@@ -11,7 +11,7 @@ use crate::time::FileTime;
 use std::borrow::Cow;
 
 /// The report columns, in order. Later versions may append columns, never reorder.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 18] = [
     "path",
     "kind",
     "size",
@@ -28,6 +28,8 @@ pub const COLUMNS: [&str; 16] = [
     "note",
     "type",
     "type_mismatch",
+    "pdq",
+    "pdq_quality",
 ];
 
 /// Column positions, for code that reads rows back.
@@ -60,6 +62,10 @@ pub mod col {
     pub const TYPE: usize = 14;
     /// `type_mismatch`.
     pub const TYPE_MISMATCH: usize = 15;
+    /// `pdq`.
+    pub const PDQ: usize = 16;
+    /// `pdq_quality`.
+    pub const PDQ_QUALITY: usize = 17;
 }
 
 /// Neutralises a cell that a spreadsheet would read as a formula.
@@ -75,7 +81,7 @@ fn time(t: Option<FileTime>) -> String {
 }
 
 /// The rendered cells of one row, in column order.
-pub type Cells = [String; 16];
+pub type Cells = [String; 18];
 
 /// Renders a row into its cells; `set_names` are the sets' names in
 /// command-line order.
@@ -118,6 +124,11 @@ pub fn cells(r: &Record, set_names: &[String]) -> Cells {
             None => "",
         }
         .to_string(),
+        r.pdq.as_ref().map(|p| p.hash.to_hex()).unwrap_or_default(),
+        r.pdq
+            .as_ref()
+            .map(|p| p.quality.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -225,7 +236,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,named pipe (FIFO); never opened,,"
+            "\"/a,\"\"b\"\"\nc\",file,3,,,,,,,,skipped,'=evil,,named pipe (FIFO); never opened,,,,"
         );
     }
 }

@@ -100,6 +100,8 @@ pub fn fileobject(c: &Cells) -> String {
         ("hashsweep:category", col::CATEGORY),
         ("hashsweep:note", col::NOTE),
         ("hashsweep:type", col::TYPE),
+        ("hashsweep:pdq", col::PDQ),
+        ("hashsweep:pdq_quality", col::PDQ_QUALITY),
     ] {
         if !c[i].is_empty() {
             out.push_str(&format!("    <{name}>{}</{name}>\n", text(&c[i])));

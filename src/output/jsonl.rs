@@ -26,6 +26,8 @@ struct JsonRow<'a> {
     #[serde(rename = "type")]
     content_type: Option<&'a str>,
     type_mismatch: Option<bool>,
+    pdq: Option<&'a str>,
+    pdq_quality: Option<u8>,
 }
 
 /// The JSON line (with its line end) of a row given as its cells.
@@ -51,8 +53,10 @@ pub fn line(c: &Cells) -> Vec<u8> {
         note: opt(col::NOTE),
         content_type: opt(col::TYPE),
         type_mismatch: opt(col::TYPE_MISMATCH).map(|v| v == "true"),
+        pdq: opt(col::PDQ),
+        pdq_quality: opt(col::PDQ_QUALITY).and_then(|q| q.parse().ok()),
     };
-    debug_assert_eq!(COLUMNS.len(), 16);
+    debug_assert_eq!(COLUMNS.len(), 18);
     let mut out = serde_json::to_vec(&row).expect("a row serialises");
     out.push(b'\n');
     out

@@ -11,6 +11,8 @@ pub struct VerdictCounts {
     pub alert: u64,
     /// `conflict` rows.
     pub conflict: u64,
+    /// `similar` rows.
+    pub similar: u64,
     /// `known-good` rows.
     #[serde(rename = "known-good")]
     pub known_good: u64,
@@ -29,6 +31,7 @@ impl VerdictCounts {
         *match v {
             Alert => &mut self.alert,
             Conflict => &mut self.conflict,
+            Similar => &mut self.similar,
             KnownGood => &mut self.known_good,
             Unmatched => &mut self.unmatched,
             Unreadable => &mut self.unreadable,
@@ -40,6 +43,7 @@ impl VerdictCounts {
     pub fn total(&self) -> u64 {
         self.alert
             + self.conflict
+            + self.similar
             + self.known_good
             + self.unmatched
             + self.unreadable
@@ -289,7 +293,7 @@ impl Ending {
         match self {
             Ending::Interrupted => ExitStatus::Interrupted,
             Ending::Stopped => ExitStatus::Alert,
-            _ if v.alert + v.conflict > 0 => ExitStatus::Alert,
+            _ if v.alert + v.conflict + v.similar > 0 => ExitStatus::Alert,
             Ending::Incomplete => ExitStatus::Unreadable,
             _ if v.unreadable > 0 => ExitStatus::Unreadable,
             _ => ExitStatus::NoAlert,

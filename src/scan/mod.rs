@@ -29,6 +29,7 @@ use crate::case::audit::{self, Audit};
 use crate::case::event::{Event, WalkedFirst};
 use crate::case::journal::{self, Journal, JOURNAL};
 use crate::config::ScanConfig;
+use crate::digest::picture::{self, DecodeBudget};
 use crate::error::{Error, ExitStatus, Result};
 use crate::evidence::io::{IoDecision, Medium};
 use crate::evidence::{ListContext, Listing, Part, Source};
@@ -537,10 +538,12 @@ impl Stages<'_> {
 
         let hash_start = Instant::now();
         let (tx, rx) = crossbeam_channel::bounded::<Msg>(4096);
+        let budget = DecodeBudget::new(picture::DECODE_MEMORY);
         let worker = Worker {
             source,
             matcher: &cfg.matcher,
             sha256: cfg.sha256,
+            pictures: cfg.pdq.then_some(&budget),
             todo: &todo,
             queue: &queue,
             progress,

@@ -10,7 +10,9 @@ use super::plan::{Todo, DEFER_ABOVE};
 use super::queue::{Queue, Take};
 use super::Msg;
 use crate::digest::content::{self, ContentType};
-use crate::digest::{self, FileHasher, Halt, ReadEnd, ReadFailure, Update};
+use crate::digest::pdq::PdqResult;
+use crate::digest::picture::{self, DecodeBudget, NoHash};
+use crate::digest::{self, FileHasher, Halt, Picture, ReadEnd, ReadFailure, Update};
 use crate::evidence::{After, EvidenceFile, Listing, Mapped, Opened, Source};
 use crate::matcher::{Matcher, Scratch};
 use crate::progress::Progress;
@@ -34,6 +36,9 @@ pub struct Worker<'a> {
     pub matcher: &'a Matcher,
     /// Whether SHA-256 is computed.
     pub sha256: bool,
+    /// Pictures' PDQ hashes are computed, their decodes sharing this memory
+    /// (`None` with `--no-pdq`).
+    pub pictures: Option<&'a DecodeBudget>,
     /// The entries.
     pub todo: &'a Todo,
     /// What to read next.
@@ -182,7 +187,7 @@ impl Worker<'_> {
         // Only now: the probe of the cache reads ahead, so a file put back would
         // look cached when opened again.
         file.start_hints();
-        let mut hasher = FileHasher::new(self.sha256, size);
+        let mut hasher = self.hasher(size);
         hasher.update(&buf[..n]);
         let read = head_outcome(n, head, err)
             .unwrap_or_else(|| self.read_rest(&mut *file, size, buf, &mut hasher, n as u64));
@@ -194,6 +199,11 @@ impl Worker<'_> {
         let after = file.after();
         self.conclude(&mut r, hasher, read, size, after, scratch);
         Step::Done(Box::new(r))
+    }
+
+    /// The hasher of a file of `size` bytes at open.
+    pub fn hasher(&self, size: u64) -> FileHasher {
+        FileHasher::new(self.sha256, size).with_pictures(self.pictures.is_some())
     }
 
     /// Whether the reading of a file that has reached `total` bytes, of `size`
@@ -236,7 +246,7 @@ impl Worker<'_> {
                 Mapped::Stopped(_) => return Err(ReadEnd::Halted(Halt::Stopped)),
                 Mapped::Done if !shrank() => from = size,
                 Mapped::Done | Mapped::Fault(_) => {
-                    *hasher = FileHasher::new(self.sha256, size);
+                    hasher.restart();
                     last = 0;
                     from = 0;
                 }
@@ -291,7 +301,7 @@ impl Worker<'_> {
     pub fn conclude(
         &self,
         r: &mut Record,
-        hasher: FileHasher,
+        mut hasher: FileHasher,
         read: Result<u64, ReadEnd>,
         size_at_open: u64,
         after: Option<After>,
@@ -333,8 +343,18 @@ impl Worker<'_> {
                 r.changed = true;
             }
         }
+        let picture = hasher.take_picture();
         let digests = hasher.finish(overran);
-        let j = self.matcher.judge(&digests, size, scratch);
+        let mut j = self.matcher.judge(&digests, size, scratch);
+        if let (Some(picture), Some(budget), false) = (picture, self.pictures, overran) {
+            match picture_hash(picture, budget) {
+                Ok(p) => {
+                    self.matcher.judge_picture(&mut j, &p, scratch);
+                    r.pdq = Some(Box::new(p));
+                }
+                Err(NoHash(reason)) => r.notes.push(Note::NoPdq { reason }),
+            }
+        }
         r.size = size;
         r.digests = Some(digests);
         r.verdict = j.verdict;
@@ -344,5 +364,17 @@ impl Worker<'_> {
         let mut notes = j.notes;
         notes.append(&mut r.notes);
         r.notes = notes;
+    }
+}
+
+/// The PDQ hash of a picture kept from its read, or why there is none.
+fn picture_hash(p: Picture, budget: &DecodeBudget) -> Result<PdqResult, NoHash> {
+    match p {
+        Picture::Bytes(format, bytes) => picture::pdq_within(format, &bytes, budget),
+        Picture::TooLarge(format) => Err(NoHash(format!(
+            "pdq: {} of more than {} MiB not decoded",
+            format.name(),
+            picture::MAX_BYTES >> 20
+        ))),
     }
 }

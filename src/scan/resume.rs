@@ -214,7 +214,13 @@ fn judge(
     if digests.sha256.is_some() != cfg.sha256 {
         return Judged::Reject("SHA-256 present or absent against the scan's setting".into());
     }
-    let j = cfg.matcher.judge(&digests, r.size, scratch);
+    if r.pdq.is_some() && !cfg.pdq {
+        return Judged::Reject("a PDQ hash present against the scan's setting".into());
+    }
+    let mut j = cfg.matcher.judge(&digests, r.size, scratch);
+    if let Some(p) = &r.pdq {
+        cfg.matcher.judge_picture(&mut j, p, scratch);
+    }
     let notes: Vec<&Note> = r.notes.iter().filter(|n| n.is_judgement()).collect();
     let agrees = r.verdict == j.verdict
         && r.sets == j.sets

@@ -185,7 +185,7 @@ impl Worker<'_> {
         for feed in rx {
             match feed {
                 Feed::Begin { id, record, size } => {
-                    current = Some((id, record, size, FileHasher::new(self.sha256, size)));
+                    current = Some((id, record, size, self.hasher(size)));
                 }
                 Feed::Data(buf, n) => {
                     if let Some(c) = &mut current {

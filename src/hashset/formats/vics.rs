@@ -10,10 +10,11 @@
 //! ignored. Categories are read in the profile's scheme: Project VIC US numbering
 //! for 1.x, Default and US; CAID integers for UK; others kept as `VICS:<n>`.
 
+use crate::digest::pdq::Pdq;
 use crate::hashset::category::Category;
 use crate::hashset::input::digest_token;
 use crate::hashset::input::Sink;
-use crate::hashset::{Algo, ParseError, SetEntry};
+use crate::hashset::{Algo, ParseError, PdqEntry, SetEntry};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -55,6 +56,8 @@ struct Item {
     SHA1: Option<Value>,
     SHA256: Option<Value>,
     MediaSize: Option<Value>,
+    MediaID: Option<Value>,
+    PDQ: Option<Value>,
     Category: Option<Value>,
     AlternativeHashes: Option<Vec<AltHash>>,
     MediaFiles: Option<Vec<MediaFile>>,
@@ -103,7 +106,43 @@ fn digest(v: Option<&Value>, algo: Algo, e: &mut SetEntry) -> Result<(), String>
     Ok(())
 }
 
-fn media(item: &Item, scheme: Scheme) -> Result<SetEntry, String> {
+/// A Media record's PDQ hash, from a `PDQ` field or an alternative hash named
+/// PDQ, identified by its MediaID (or MD5).
+fn media_pdq(item: &Item, e: &SetEntry) -> Result<Option<PdqEntry>, String> {
+    let alt = item.AlternativeHashes.iter().flatten().find(|a| {
+        a.HashName
+            .as_ref()
+            .and_then(as_text)
+            .is_some_and(|n| n.eq_ignore_ascii_case("PDQ"))
+    });
+    let Some(text) = item
+        .PDQ
+        .as_ref()
+        .or(alt.and_then(|a| a.HashValue.as_ref()))
+        .and_then(as_text)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let hash = Pdq::from_hex(&text)
+        .filter(|_| text.len() == 64)
+        .ok_or_else(|| format!("PDQ {text:?} is not 64 hex digits"))?;
+    let id = item
+        .MediaID
+        .as_ref()
+        .and_then(as_text)
+        .filter(|t| !t.is_empty() && t != "0")
+        .or_else(|| e.md5.map(|m| crate::digest::to_hex(&m)));
+    Ok(Some(PdqEntry {
+        hash,
+        quality: None,
+        category: e.category,
+        id,
+        sources: 0,
+    }))
+}
+
+fn media(item: &Item, scheme: Scheme) -> Result<(SetEntry, Option<PdqEntry>), String> {
     let mut e = SetEntry::default();
     digest(item.MD5.as_ref(), Algo::Md5, &mut e)?;
     if e.md5.is_none() {
@@ -127,16 +166,13 @@ fn media(item: &Item, scheme: Scheme) -> Result<SetEntry, String> {
             "SHA1" | "SHA-1" => Algo::Sha1,
             "SHA256" | "SHA-256" => Algo::Sha256,
             "MD5" => Algo::Md5,
-            _ => continue,
+            _ => continue, // PhotoDNA is carried by no index; PDQ below
         };
         let mut alt_entry = SetEntry::default();
         digest(alt.HashValue.as_ref(), algo, &mut alt_entry)?;
         e.md5 = e.md5.or(alt_entry.md5);
         e.sha1 = e.sha1.or(alt_entry.sha1);
         e.sha256 = e.sha256.or(alt_entry.sha256);
-    }
-    if e.is_empty() {
-        return Err("Media record without MD5, SHA1 or SHA256".into());
     }
     e.size = item
         .MediaSize
@@ -158,7 +194,11 @@ fn media(item: &Item, scheme: Scheme) -> Result<SetEntry, String> {
             Scheme::Other => Category::Vics(n),
         });
     }
-    Ok(e)
+    let pdq = media_pdq(item, &e)?;
+    if e.is_empty() && pdq.is_none() {
+        return Err("Media record without MD5, SHA1, SHA256 or PDQ".into());
+    }
+    Ok((e, pdq))
 }
 
 /// Reads the scheme from `odata.metadata` / `@odata.context`.
@@ -219,8 +259,16 @@ impl State<'_, '_> {
 
     fn one(&mut self, item: &Item, scheme: Scheme, at: String) -> Result<(), ()> {
         match media(item, scheme) {
-            Ok(e) => {
+            Ok((e, None)) => {
                 self.sink.entry(e);
+                Ok(())
+            }
+            Ok((e, Some(p))) if e.is_empty() => {
+                self.sink.pdq_entry(p);
+                Ok(())
+            }
+            Ok((e, Some(p))) => {
+                self.sink.entry_with_pdq(e, p);
                 Ok(())
             }
             Err(m) => self
@@ -425,5 +473,27 @@ mod tests {
         );
         let e = run(br#"{"value":[]}"#, false).0.unwrap_err();
         assert!(e.message.contains("not a VICS file"));
+    }
+
+    #[test]
+    fn pdq_as_an_alternative_hash_or_a_field() {
+        let h = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        let data = format!(
+            r#"{{"@odata.context":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media","value":[
+            {{"MediaID":17,"MD5":"0123456789ABCDEF0123456789ABCDEF","Category":1,"AlternativeHashes":[{{"HashName":"PDQ","HashValue":"{h}"}}]}},
+            {{"Category":2,"PDQ":"{h}"}}]}}"#
+        );
+        let mut v = Vec::new();
+        let mut push = |e| v.push(e);
+        let mut sink = Sink::new(false, &mut push);
+        parse(data.as_bytes(), &mut sink).unwrap();
+        let pdq = std::mem::take(&mut sink.pdq);
+        drop(sink);
+        assert_eq!(v.len(), 1);
+        assert_eq!(pdq.len(), 2);
+        assert_eq!(pdq[0].id.as_deref(), Some("17"));
+        assert_eq!(pdq[0].category, Some(Category::Us(1)));
+        assert_eq!(pdq[1].hash.to_hex(), h);
+        assert_eq!(pdq[1].category, Some(Category::Us(2)));
     }
 }

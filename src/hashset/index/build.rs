@@ -5,7 +5,7 @@ use super::layout::*;
 use super::sorter::Sorter;
 use super::IndexSet;
 use crate::digest::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
-use crate::hashset::{Algo, SetEntry, SetInfo};
+use crate::hashset::{Algo, PdqEntry, SetEntry, SetInfo};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
@@ -21,6 +21,7 @@ pub struct Builder {
     kept_with: [u64; 3],
     empty_dropped: u64,
     kept: u64,
+    pdq: Vec<PdqEntry>,
 }
 
 impl Builder {
@@ -35,6 +36,7 @@ impl Builder {
             kept_with: [0; 3],
             empty_dropped: 0,
             kept: 0,
+            pdq: Vec::new(),
         }
     }
 
@@ -73,23 +75,38 @@ impl Builder {
         self.entries.push(key_of(&e))
     }
 
-    /// Entries kept so far, and empty-file digests dropped.
+    /// Adds one PDQ entry. They are held in memory until the index is written
+    /// (about 100 bytes each).
+    pub fn push_pdq(&mut self, e: PdqEntry) {
+        self.pdq.push(e);
+    }
+
+    /// Entries kept so far (digest and PDQ), and empty-file digests dropped.
     pub fn kept(&self) -> (u64, u64) {
-        (self.kept, self.empty_dropped)
+        (self.kept + self.pdq.len() as u64, self.empty_dropped)
     }
 
     /// Sorts, merges duplicates and writes the index to `out`. `info.counts` is
     /// completed here (records and bad records must already be set).
-    pub fn write(self, mut info: SetInfo, out: &mut (impl Write + Seek)) -> io::Result<SetInfo> {
-        let columns: Vec<Algo> = ALGOS
+    pub fn write(
+        mut self,
+        mut info: SetInfo,
+        out: &mut (impl Write + Seek),
+    ) -> io::Result<SetInfo> {
+        let mut columns: Vec<Algo> = ALGOS
             .into_iter()
             .zip(self.present)
             .filter(|(_, p)| *p)
             .map(|(a, _)| a)
             .collect();
+        if columns.is_empty() && !self.pdq.is_empty() {
+            // Only pictures: an empty MD5 table keeps the layout uniform.
+            columns.push(Algo::Md5);
+        }
         let primary = *columns
             .first()
             .ok_or_else(|| io::Error::other("the set holds no digests"))?;
+        let pdq = pdq_parts(std::mem::take(&mut self.pdq));
         let layout_rec = RecordLayout::new(&columns);
         let record = layout_rec.record();
         let key_at = layout_rec.col_at(primary).expect("the primary is a column");
@@ -181,7 +198,8 @@ impl Builder {
         info.counts.sha1 = counts[1];
         info.counts.sha256 = counts[2];
         info.counts.empty_file_digests_dropped = self.empty_dropped;
-        info.counts.duplicates = self.kept - n;
+        info.counts.duplicates = self.kept - n + pdq.duplicates;
+        info.counts.pdq = pdq.entries;
 
         // Layout: header, metadata, then each section 8-aligned. The metadata
         // holds the offsets and its length moves them: iterate to a fixed point.
@@ -194,6 +212,14 @@ impl Builder {
                 .iter()
                 .map(|(a, _, sec)| (algo_name(*a), sec.clone()))
                 .collect(),
+            pdq: (pdq.entries > 0).then_some(PdqSection {
+                entries: pdq.entries,
+                records: 0,
+                ids: 0,
+                ids_len: pdq.ids.len() as u64,
+                search: 0,
+                search_len: pdq.search.len() as u64,
+            }),
         };
         let mut meta_len = 0usize;
         let mut meta = Vec::new();
@@ -204,6 +230,13 @@ impl Builder {
             for (_, sec) in layout.indexes.iter_mut() {
                 sec.offset = at;
                 at = align8(at + sec.positions * sec.record);
+            }
+            if let Some(p) = layout.pdq.as_mut() {
+                p.records = at;
+                at = align8(at + p.entries * PDQ_RECORD as u64);
+                p.ids = at;
+                at = align8(at + p.ids_len);
+                p.search = at;
             }
             meta = serde_json::to_vec(&Meta {
                 info: info.clone(),
@@ -248,6 +281,16 @@ impl Builder {
             let copied = io::copy(&mut BufReader::with_capacity(1 << 20, src), &mut w)?;
             if copied != sec.positions * sec.record {
                 return Err(io::Error::other("index section size mismatch"));
+            }
+        }
+        if let Some(p) = &layout.pdq {
+            for (at, bytes) in [
+                (p.records, &pdq.records),
+                (p.ids, &pdq.ids),
+                (p.search, &pdq.search),
+            ] {
+                w.pad_to(at)?;
+                w.write_all(bytes)?;
             }
         }
         w.pad_to(align8(w.pos))?;
@@ -378,5 +421,48 @@ impl<W: Write> Write for HashingWriter<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// A set's PDQ entries, ready to write.
+struct PdqParts {
+    entries: u64,
+    duplicates: u64,
+    records: Vec<u8>,
+    ids: Vec<u8>,
+    search: Vec<u8>,
+}
+
+/// Sorts PDQ entries by hash, merges those that say the same thing (keeping
+/// every source bit), and encodes them with their search structure.
+fn pdq_parts(mut all: Vec<PdqEntry>) -> PdqParts {
+    let read = all.len() as u64;
+    all.sort_unstable_by(|a, b| {
+        (a.hash, a.quality, a.category, &a.id).cmp(&(b.hash, b.quality, b.category, &b.id))
+    });
+    let mut kept: Vec<PdqEntry> = Vec::with_capacity(all.len());
+    for e in all {
+        match kept.last_mut() {
+            Some(last) if last.same_content(&e) => last.sources |= e.sources,
+            _ => kept.push(e),
+        }
+    }
+    let mut records = Vec::with_capacity(kept.len() * PDQ_RECORD);
+    let mut ids = Vec::new();
+    let mut rec = [0u8; PDQ_RECORD];
+    for e in &kept {
+        encode_pdq(e, ids.len() as u64, &mut rec);
+        records.extend_from_slice(&rec);
+        if let Some(id) = &e.id {
+            ids.extend_from_slice(id.as_bytes());
+        }
+    }
+    let hashes: Vec<_> = kept.iter().map(|e| e.hash).collect();
+    PdqParts {
+        entries: kept.len() as u64,
+        duplicates: read - kept.len() as u64,
+        records,
+        ids,
+        search: crate::hashset::pdq_index::build(&hashes),
     }
 }

@@ -57,6 +57,69 @@ pub struct Layout {
     pub table: Section,
     /// Secondary indexes by digest name.
     pub indexes: Vec<(String, Section)>,
+    /// The PDQ entries, when the set has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<PdqSection>,
+}
+
+/// Where a set's PDQ entries are: their records (in hash order), the bytes of
+/// their identifiers, and the search structure over their hashes
+/// ([`crate::hashset::pdq_index`]), each 8-aligned.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PdqSection {
+    /// Entries.
+    pub entries: u64,
+    /// Offset of the records, [`PDQ_RECORD`] bytes each.
+    pub records: u64,
+    /// Offset of the identifiers' bytes.
+    pub ids: u64,
+    /// Their length.
+    pub ids_len: u64,
+    /// Offset of the search structure.
+    pub search: u64,
+    /// Its length.
+    pub search_len: u64,
+}
+
+/// Bytes of a PDQ record: the hash (16 words of 16 bits, little-endian, word 0
+/// first) 32, quality 1 (255 when unknown), reserved 1, category 2, sources
+/// 2, identifier length 2 and offset 8 (in the identifiers' bytes; length 0
+/// when there is none).
+pub const PDQ_RECORD: usize = 48;
+
+/// Encodes a PDQ entry whose identifier starts at `id_at`.
+pub(super) fn encode_pdq(e: &crate::hashset::PdqEntry, id_at: u64, rec: &mut [u8; PDQ_RECORD]) {
+    for (i, w) in e.hash.0.iter().enumerate() {
+        rec[2 * i..2 * i + 2].copy_from_slice(&w.to_le_bytes());
+    }
+    rec[32] = e.quality.unwrap_or(255);
+    rec[33] = 0;
+    rec[34..36].copy_from_slice(&encode_category(e.category));
+    rec[36..38].copy_from_slice(&e.sources.to_le_bytes());
+    let len = e.id.as_ref().map_or(0, String::len) as u16;
+    rec[38..40].copy_from_slice(&len.to_le_bytes());
+    rec[40..48].copy_from_slice(&id_at.to_le_bytes());
+}
+
+/// Decodes a PDQ record, its identifier read from `ids`.
+pub(super) fn decode_pdq(rec: &[u8], ids: &[u8]) -> crate::hashset::PdqEntry {
+    let mut w = [0u16; 16];
+    for (i, v) in w.iter_mut().enumerate() {
+        *v = u16::from_le_bytes([rec[2 * i], rec[2 * i + 1]]);
+    }
+    let len = u16::from_le_bytes([rec[38], rec[39]]) as usize;
+    let at = u64::from_le_bytes(rec[40..48].try_into().expect("8")) as usize;
+    let id = (len > 0)
+        .then(|| ids.get(at..at.saturating_add(len)))
+        .flatten()
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    crate::hashset::PdqEntry {
+        hash: crate::digest::pdq::Pdq(w),
+        quality: (rec[32] <= 100).then_some(rec[32]),
+        category: decode_category([rec[34], rec[35]]),
+        id,
+        sources: u16::from_le_bytes([rec[36], rec[37]]),
+    }
 }
 
 #[derive(Serialize, Deserialize)]

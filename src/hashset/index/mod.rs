@@ -44,10 +44,12 @@ pub mod build;
 mod layout;
 pub mod sorter;
 
-use super::{Algo, ContentCheck, HashSetLookup, SetEntry, SetInfo};
+use super::pdq_index::PdqIndexView;
+use super::{Algo, ContentCheck, HashSetLookup, PdqEntry, PdqMatch, SetEntry, SetInfo};
+use crate::digest::pdq::Pdq;
 pub use build::{in_memory, Builder, SORT_MEMORY};
 use layout::*;
-pub use layout::{Layout, Section, MAGIC, VERSION};
+pub use layout::{Layout, PdqSection, Section, MAGIC, PDQ_RECORD, VERSION};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io;
@@ -171,6 +173,27 @@ impl IndexSet {
         for (a, s) in &secondary {
             check(*a, s)?;
         }
+        if let Some(p) = &layout.pdq {
+            let within = |at: u64, len: Option<u64>| {
+                len.and_then(|l| at.checked_add(l))
+                    .is_some_and(|end| end <= bytes.len() as u64 && at % 8 == 0)
+            };
+            let records = p.entries.checked_mul(PDQ_RECORD as u64);
+            if !within(p.records, records)
+                || !within(p.ids, Some(p.ids_len))
+                || !within(p.search, Some(p.search_len))
+            {
+                return Err(
+                    "truncated or corrupt index (the PDQ section lies outside the file)".into(),
+                );
+            }
+            let search = &bytes[p.search as usize..(p.search + p.search_len) as usize];
+            let view = crate::hashset::pdq_index::PdqIndexView::new(search)
+                .map_err(|e| format!("corrupt index (PDQ search structure: {e})"))?;
+            if view.len() as u64 != p.entries {
+                return Err("corrupt index (PDQ entry count)".into());
+            }
+        }
         let mut info = meta.info;
         info.sha256 = crate::digest::to_hex(&bytes[24..56]);
         Ok(IndexSet {
@@ -288,6 +311,27 @@ impl IndexSet {
         self.record_at(&self.layout.table, i)[self.rec.flags_at()]
     }
 
+    /// The PDQ section's records, identifiers and search structure.
+    fn pdq_parts(&self) -> Option<(&[u8], &[u8], PdqIndexView<'_>)> {
+        let p = self.layout.pdq.as_ref()?;
+        let part = |at: u64, len: u64| &self.bytes[at as usize..(at + len) as usize];
+        let view = PdqIndexView::new(part(p.search, p.search_len)).ok()?;
+        Some((
+            part(p.records, p.entries * PDQ_RECORD as u64),
+            part(p.ids, p.ids_len),
+            view,
+        ))
+    }
+
+    /// Every PDQ entry, in hash order.
+    pub fn pdq_entries(&self) -> impl Iterator<Item = PdqEntry> + '_ {
+        let parts = self.pdq_parts();
+        let (records, ids) = parts.as_ref().map_or((&[][..], &[][..]), |p| (p.0, p.1));
+        records
+            .chunks_exact(PDQ_RECORD)
+            .map(move |r| decode_pdq(r, ids))
+    }
+
     /// The slotted table searched for `algo`, if the set carries that digest.
     fn section(&self, algo: Algo) -> Option<&Section> {
         if algo == self.primary {
@@ -336,6 +380,22 @@ impl HashSetLookup for IndexSet {
 
     fn stored_len(&self) -> u64 {
         self.bytes.len() as u64
+    }
+
+    fn find_pdq(&self, hash: &Pdq, max_distance: u32, out: &mut Vec<PdqMatch>) {
+        let Some((records, ids, view)) = self.pdq_parts() else {
+            return;
+        };
+        let mut found = Vec::new();
+        view.search(hash, max_distance, &mut found);
+        for (n, distance) in found {
+            if let Some(r) = records.chunks_exact(PDQ_RECORD).nth(n as usize) {
+                out.push(PdqMatch {
+                    distance,
+                    entry: decode_pdq(r, ids),
+                });
+            }
+        }
     }
 
     fn verify_content(&self, stop: &dyn Fn() -> bool) -> ContentCheck {
