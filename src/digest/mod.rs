@@ -8,6 +8,7 @@
 //! `cargo bench --bench digest`: see docs/performance.md).
 
 pub mod content;
+pub mod exif;
 pub mod pdq;
 pub mod picture;
 pub mod rfc1321;
