@@ -383,6 +383,14 @@ impl Note {
     }
 }
 
+/// A picture's camera facts in a row. Its coordinates are finite numbers (the
+/// reader keeps no others), so equality is an equivalence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Camera(pub crate::digest::exif::CameraInfo);
+
+impl Eq for Camera {}
+
 /// A [`Turn`] in a note, kept in the journal by its position in [`Turn::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TurnName(pub Turn);
@@ -442,6 +450,9 @@ pub struct Record {
     /// The PDQ hash of a picture, with its quality and turned variants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq: Option<Box<PdqResult>>,
+    /// What a picture's Exif block says of the camera.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<Box<Camera>>,
     /// The file changed (or was replaced) while it was read; a note says how.
     /// Not a column: it makes the report writer log an audit event.
     #[serde(skip)]
@@ -463,6 +474,7 @@ impl Record {
             notes: Vec::new(),
             content: None,
             pdq: None,
+            camera: None,
             changed: false,
         }
     }

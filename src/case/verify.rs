@@ -10,7 +10,9 @@
 use crate::output::csv::{col, Cells, LineWriter, COLUMNS};
 use crate::output::summary::{Tally, VerdictCounts};
 use crate::output::{dfxml, jsonl};
-use crate::output::{AUDIT, HITS, MANIFEST, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY};
+use crate::output::{
+    AUDIT, HITS, MANIFEST, MEDIA, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY,
+};
 use crate::record::Verdict;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -45,7 +47,7 @@ pub fn looks_like_case(dir: &Path) -> bool {
 }
 
 /// The files every case folder's manifest lists.
-const ALWAYS: [&str; 4] = [AUDIT, HITS, REPORT, SUMMARY];
+const ALWAYS: [&str; 5] = [AUDIT, HITS, MEDIA, REPORT, SUMMARY];
 /// The files a scan writes when asked to (`--jsonl`, `--dfxml`).
 const OPTIONAL: [&str; 2] = [REPORT_JSONL, REPORT_DFXML];
 
@@ -336,6 +338,7 @@ fn read_report(
     let mut record = csv::StringRecord::new();
     let mut rows = 0u64;
     let mut hit_rows = 0u64;
+    let mut media: Vec<[String; 7]> = Vec::new();
     loop {
         match r.read_record(&mut record) {
             Ok(true) => {}
@@ -378,6 +381,12 @@ fn read_report(
         if let Some(x) = &mut xml {
             x.next(dfxml::fileobject(&cells).as_bytes(), what);
         }
+        let kind = &cells[col::TYPE];
+        if matches!(verdict, Verdict::Unmatched | Verdict::Similar)
+            && (kind.starts_with("image/") || kind.starts_with("video/"))
+        {
+            media.push(media_key(&cells));
+        }
         previous = Some(cells[col::PATH].clone());
     }
     if let Some(h) = hits {
@@ -393,11 +402,88 @@ fn read_report(
         x.next(dfxml::TAIL.as_bytes(), || "its end".into());
         compared.push(("dfxml", x.end(rows)));
     }
+    compared.push(("media", check_media(dir, media, summary)));
     Ok(ReportPass {
         rows,
         tally,
         compared,
     })
+}
+
+/// What a `media.csv` row repeats of its report row: path, verdict, type,
+/// type_mismatch, size, pdq, pdq_quality.
+fn media_key(c: &Cells) -> [String; 7] {
+    [
+        col::PATH,
+        col::VERDICT,
+        col::TYPE,
+        col::TYPE_MISMATCH,
+        col::SIZE,
+        col::PDQ,
+        col::PDQ_QUALITY,
+    ]
+    .map(|i| c[i].clone())
+}
+
+/// `media.csv` holds exactly the media rows of report.csv that no set knows,
+/// agreeing with them on every column the report has, and as many as the
+/// summary counts. (The Exif facts and groups come from the pictures, which
+/// only the manifest vouches for.)
+fn check_media(
+    dir: &Path,
+    mut expected: Vec<[String; 7]>,
+    summary: Option<&Value>,
+) -> Result<String, String> {
+    use crate::output::media::MEDIA_COLUMNS;
+    let file = crate::output::open_case_file(&dir.join(MEDIA))
+        .map_err(|e| format!("cannot read {MEDIA}: {e}"))?;
+    let mut r = csv::Reader::from_reader(BufReader::new(file));
+    let header = r.headers().map_err(|e| format!("{MEDIA}: {e}"))?;
+    if header.iter().ne(MEDIA_COLUMNS) {
+        return Err(format!("{MEDIA}: the header row is not the media header"));
+    }
+    let at: Vec<usize> = [
+        "path",
+        "verdict",
+        "type",
+        "type_mismatch",
+        "size",
+        "pdq",
+        "pdq_quality",
+    ]
+    .iter()
+    .map(|n| MEDIA_COLUMNS.iter().position(|c| c == n).expect("a column"))
+    .collect();
+    let mut found = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| format!("{MEDIA}: {e}"))?;
+        if rec.len() != MEDIA_COLUMNS.len() {
+            return Err(format!("{MEDIA}: a row has {} cells", rec.len()));
+        }
+        found.push(std::array::from_fn::<String, 7, _>(|i| rec[at[i]].to_string()));
+    }
+    let n = found.len();
+    expected.sort();
+    found.sort();
+    if found != expected {
+        let differ = found
+            .iter()
+            .zip(&expected)
+            .find(|(a, b)| a != b)
+            .map_or_else(|| "the number of rows".to_string(), |(a, _)| format!("{:?}", a[0]));
+        return Err(format!(
+            "{MEDIA} does not hold exactly the {} unknown pictures and videos of {REPORT} ({n} rows; first difference at {differ})",
+            expected.len()
+        ));
+    }
+    if let Some(counted) = summary.and_then(|s| s["media"]["rows"].as_u64()) {
+        if counted != n as u64 {
+            return Err(format!("{SUMMARY} counts {counted} media rows, {MEDIA} holds {n}"));
+        }
+    }
+    Ok(format!(
+        "{MEDIA} holds exactly the {n} unknown pictures and videos of {REPORT}"
+    ))
 }
 
 /// Only what hashsweep writes is in the folder: its case files, the lock, and

@@ -77,6 +77,12 @@ pub struct PdqResult {
     /// The hash of the picture turned by each [`Turn`], in the order of
     /// [`Turn::ALL`] (the first is `hash`).
     pub turned: [Pdq; 8],
+    /// The picture's width in pixels (before any reduced-size decoding).
+    #[serde(default)]
+    pub width: u32,
+    /// Its height.
+    #[serde(default)]
+    pub height: u32,
 }
 
 /// One of the eight ways to turn or mirror a picture (its dihedral group).
@@ -215,6 +221,8 @@ pub fn hash_luma(luma: &mut [f32], width: usize, height: usize) -> PdqResult {
         hash: turned[0],
         quality,
         turned,
+        width: width as u32,
+        height: height as u32,
     }
 }
 

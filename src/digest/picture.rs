@@ -176,15 +176,18 @@ fn decode_and_hash(
     bytes: &[u8],
     budget: &DecodeBudget,
 ) -> Result<PdqResult, NoHash> {
-    let (mut luma, w, h, _taken) = match format {
+    let ((mut luma, w, h, _taken), (width, height)) = match format {
         Format::Jpeg => decode_jpeg(bytes, budget)?,
         _ => decode_other(format, bytes, budget)?,
     };
-    Ok(pdq::hash_luma(&mut luma, w, h))
+    let mut result = pdq::hash_luma(&mut luma, w, h);
+    (result.width, result.height) = (width, height);
+    Ok(result)
 }
 
-/// Luminance, its width and height, and the memory taken for it.
-type Decoded<'a> = (Vec<f32>, usize, usize, Taken<'a>);
+/// Luminance, its width and height, and the memory taken for it; then the
+/// picture's own width and height (larger when decoded at a reduced size).
+type Decoded<'a> = ((Vec<f32>, usize, usize, Taken<'a>), (u32, u32));
 
 fn too_large(format: Format, w: u64, h: u64) -> NoHash {
     NoHash(format!(
@@ -219,6 +222,7 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
     d.read_info().map_err(|e| bad(f, e))?;
     let info = d.info().ok_or_else(|| bad(f, "no frame header"))?;
     let (w, h) = (info.width as u32, info.height as u32);
+    let (width, height) = (w, h);
     if w == 0 || h == 0 {
         return Err(bad(f, "zero width or height"));
     }
@@ -255,7 +259,7 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
         }
         other => return Err(bad(f, format!("unexpected pixel data ({other:?})"))),
     };
-    Ok((luma, w, h, taken))
+    Ok(((luma, w, h, taken), (width, height)))
 }
 
 fn decode_other<'a>(
@@ -290,7 +294,10 @@ fn decode_other<'a>(
     let img = reader.decode().map_err(|e| bad(format, e))?;
     let rgb = img.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-    Ok((pdq::luma_from_rgb(rgb.as_raw(), w, h), w, h, taken))
+    Ok((
+        (pdq::luma_from_rgb(rgb.as_raw(), w, h), w, h, taken),
+        (w as u32, h as u32),
+    ))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod csv;
 pub mod dfxml;
 pub mod jsonl;
+pub mod media;
 pub mod summary;
 
 use std::fs::File;
@@ -104,14 +105,18 @@ pub const AUDIT: &str = "audit.jsonl";
 /// `manifest.sha256`: digests of the other files, written last.
 pub const MANIFEST: &str = "manifest.sha256";
 
+/// `media.csv`: the unknown-media queue.
+pub const MEDIA: &str = "media.csv";
+
 /// `report.jsonl` (`--jsonl`): the rows of `report.csv` as JSON lines.
 pub const REPORT_JSONL: &str = "report.jsonl";
 /// `report.dfxml` (`--dfxml`): the rows of `report.csv` as DFXML.
 pub const REPORT_DFXML: &str = "report.dfxml";
 
 /// Every file a case folder holds; a folder holding any of them is not reused.
-pub const CASE_FILES: [&str; 7] = [
+pub const CASE_FILES: [&str; 8] = [
     REPORT,
+    MEDIA,
     HITS,
     SUMMARY,
     AUDIT,

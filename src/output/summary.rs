@@ -145,6 +145,9 @@ pub struct Summary {
     pub exit_status: u8,
     /// Every warning given during the scan (also in audit.jsonl).
     pub warnings: Vec<String>,
+    /// The unknown-media queue (`media.csv`): rows, near-duplicate groups,
+    /// pictures straight from a camera.
+    pub media: super::media::MediaCounts,
     /// Case files written besides the four always there (`report.jsonl`,
     /// `report.dfxml`).
     pub outputs: Vec<&'static str>,

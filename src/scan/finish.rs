@@ -11,13 +11,15 @@ use crate::hashset::ContentCheck;
 use crate::output::csv::{cells, Cells, CsvOutput};
 use crate::output::dfxml::DfxmlOutput;
 use crate::output::jsonl::JsonlOutput;
+use crate::output::media::{arrange, media_row, MediaCounts, MediaRow, MEDIA_COLUMNS};
 use crate::output::summary::{SetSummary, Summary, Tally, Timings};
 use crate::output::{
-    RowOutput, AUDIT, HITS, MANIFEST, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY,
+    RowOutput, AUDIT, HITS, MANIFEST, MEDIA, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY,
 };
 use crate::record::Record;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::io::Write;
 use std::time::Instant;
 
 /// The outcome of checking one set's stored content.
@@ -123,7 +125,7 @@ pub fn settle_checks(
 const RENDER_BATCH: usize = 4096;
 
 /// Writes every report from the journal, in path order; returns the rows.
-pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
+pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<(u64, MediaCounts)> {
     let dir = &cfg.output;
     let mut outputs: Vec<(Box<dyn RowOutput>, &str)> = Vec::new();
     let open = |name: &str| -> Result<Box<dyn RowOutput>> {
@@ -155,19 +157,23 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
     // The file an error concerns: the journal (a row that does not parse), an
     // output, or else the case folder (the sort's runs).
     let mut blame: Option<PathBuf> = None;
+    let mut media_rows: Vec<MediaRow> = Vec::new();
     let mut flush = |batch: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
-        let rendered: Vec<std::io::Result<Cells>> = pool.install(|| {
+        let rendered: Vec<std::io::Result<(Cells, Option<MediaRow>)>> = pool.install(|| {
             batch
                 .par_iter()
                 .map(|line| {
                     let r: Record = serde_json::from_slice(line).map_err(std::io::Error::other)?;
-                    Ok(cells(&r, set_names))
+                    let c = cells(&r, set_names);
+                    let m = media_row(&r, &c);
+                    Ok((c, m))
                 })
                 .collect()
         });
         batch.clear();
         for c in rendered {
-            let c = c.inspect_err(|_| blame = Some(dir.join(JOURNAL)))?;
+            let (c, m) = c.inspect_err(|_| blame = Some(dir.join(JOURNAL)))?;
+            media_rows.extend(m);
             for (o, name) in outputs.iter_mut() {
                 o.row(&c).inspect_err(|_| blame = Some(dir.join(*name)))?;
             }
@@ -190,7 +196,23 @@ pub fn write_reports(cfg: &ScanConfig, set_names: &[String]) -> Result<u64> {
     for (o, name) in outputs {
         o.finish().map_err(|e| Error::output(dir.join(name), e))?;
     }
-    Ok(rows)
+    let (media, counts) = arrange(media_rows, cfg.matcher.pdq_distance());
+    let path = dir.join(MEDIA);
+    write_media(&path, &media).map_err(|e| Error::output(&path, e))?;
+    Ok((rows, counts))
+}
+
+/// Writes `media.csv` (CSV as the report writes it) to a temporary name
+/// renamed into place.
+fn write_media(path: &Path, rows: &[[String; 20]]) -> std::io::Result<()> {
+    let mut lw = crate::output::csv::LineWriter::default();
+    crate::output::write_with(path, |w| {
+        w.write_all(&lw.line(MEDIA_COLUMNS))?;
+        for r in rows {
+            w.write_all(&lw.line(r))?;
+        }
+        Ok(())
+    })
 }
 
 pub use crate::output::summary::Ending;
@@ -213,6 +235,8 @@ pub struct Measured {
     pub timings: Timings,
     /// Warnings of the case.
     pub warnings: Vec<String>,
+    /// The unknown-media queue's counts.
+    pub media: MediaCounts,
 }
 
 /// Writes `summary.json`, the last audit event and the manifest; removes the
@@ -265,6 +289,7 @@ pub fn seal(cfg: &ScanConfig, tally: &Tally, m: Measured, mut audit: Audit) -> R
         resumed: cfg.resume,
         exit_status: status.code(),
         warnings: m.warnings,
+        media: m.media,
         outputs: outputs.clone(),
     };
     let mut json = serde_json::to_vec_pretty(&summary).expect("summary serialises");
@@ -288,7 +313,7 @@ pub fn seal(cfg: &ScanConfig, tally: &Tally, m: Measured, mut audit: Audit) -> R
         Ending::Complete | Ending::Incomplete => Event::End(totals),
     })?;
     audit.sync()?;
-    let mut files = vec![AUDIT, HITS, REPORT, SUMMARY];
+    let mut files = vec![AUDIT, HITS, MEDIA, REPORT, SUMMARY];
     files.extend(outputs);
     crate::case::manifest::write(dir, &files, MANIFEST)?;
     if m.ending == Ending::Complete {

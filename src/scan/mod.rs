@@ -703,7 +703,7 @@ impl Stages<'_> {
         } = case;
         drop(journal);
         drop(todo);
-        let rows = finish::write_reports(cfg, &set_names)?;
+        let (rows, media) = finish::write_reports(cfg, &set_names)?;
         if let Some(report) = source.access_times() {
             audit.event(Event::AccessTimes(report))?;
         }
@@ -727,6 +727,7 @@ impl Stages<'_> {
                 first_hit_seconds: first_hit,
             },
             warnings: progress.all(),
+            media,
         };
         let status = ending.exit(&tally);
         let summary = finish::seal(cfg, &tally, measured, audit)?;

@@ -347,6 +347,10 @@ impl Worker<'_> {
         let digests = hasher.finish(overran);
         let mut j = self.matcher.judge(&digests, size, scratch);
         if let (Some(picture), Some(budget), false) = (picture, self.pictures, overran) {
+            if let Picture::Bytes(_, bytes) = &picture {
+                r.camera = crate::digest::exif::camera_info(bytes)
+                    .map(|c| Box::new(crate::record::Camera(c)));
+            }
             match picture_hash(picture, budget) {
                 Ok(p) => {
                     self.matcher.judge_picture(&mut j, &p, scratch);
