@@ -172,7 +172,11 @@ fn hard_links_are_read_once() {
         let read = s.row("/Users/bob/Desktop.jpg");
         assert_eq!(read["md5"], md5_hex(&pic));
         // Its only note: the stand-in picture does not decode.
-        assert!(read["note"].starts_with("pdq: JPEG not decoded"), "{}", read["note"]);
+        assert!(
+            read["note"].starts_with("pdq: JPEG not decoded"),
+            "{}",
+            read["note"]
+        );
         for other in ["/Users/bob/Pictures/p.jpg", "/Windows/Temp/p.jpg"] {
             let r = s.row(other);
             assert_eq!((&r["md5"], &r["type"]), (&read["md5"], &read["type"]));

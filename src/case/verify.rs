@@ -10,9 +10,7 @@
 use crate::output::csv::{col, Cells, LineWriter, COLUMNS};
 use crate::output::summary::{Tally, VerdictCounts};
 use crate::output::{dfxml, jsonl};
-use crate::output::{
-    AUDIT, HITS, MANIFEST, MEDIA, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY,
-};
+use crate::output::{AUDIT, HITS, MANIFEST, MEDIA, REPORT, REPORT_DFXML, REPORT_JSONL, SUMMARY};
 use crate::record::Verdict;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -460,7 +458,9 @@ fn check_media(
         if rec.len() != MEDIA_COLUMNS.len() {
             return Err(format!("{MEDIA}: a row has {} cells", rec.len()));
         }
-        found.push(std::array::from_fn::<String, 7, _>(|i| rec[at[i]].to_string()));
+        found.push(std::array::from_fn::<String, 7, _>(|i| {
+            rec[at[i]].to_string()
+        }));
     }
     let n = found.len();
     expected.sort();
@@ -470,7 +470,10 @@ fn check_media(
             .iter()
             .zip(&expected)
             .find(|(a, b)| a != b)
-            .map_or_else(|| "the number of rows".to_string(), |(a, _)| format!("{:?}", a[0]));
+            .map_or_else(
+                || "the number of rows".to_string(),
+                |(a, _)| format!("{:?}", a[0]),
+            );
         return Err(format!(
             "{MEDIA} does not hold exactly the {} unknown pictures and videos of {REPORT} ({n} rows; first difference at {differ})",
             expected.len()
@@ -478,7 +481,9 @@ fn check_media(
     }
     if let Some(counted) = summary.and_then(|s| s["media"]["rows"].as_u64()) {
         if counted != n as u64 {
-            return Err(format!("{SUMMARY} counts {counted} media rows, {MEDIA} holds {n}"));
+            return Err(format!(
+                "{SUMMARY} counts {counted} media rows, {MEDIA} holds {n}"
+            ));
         }
     }
     Ok(format!(

@@ -2,6 +2,7 @@
 
 use crate::cli::{ExportFlags, HashsetCommand, ImportFlags, InfoFlags, LookupFlags, RoleArg};
 use crate::fail;
+use hashsweep::digest::pdq::Pdq;
 use hashsweep::digest::{from_hex, to_hex};
 use hashsweep::error::ExitStatus;
 use hashsweep::hashset::export::{export, ExportFormat};
@@ -29,6 +30,9 @@ fn print_counts(info: &SetInfo) {
         c.sha1,
         c.sha256
     );
+    if c.pdq > 0 {
+        outln!("  pdq entries      {}", c.pdq);
+    }
     outln!("  records read     {}", c.records);
     outln!("  duplicates       {} merged", c.duplicates);
     outln!(
@@ -196,6 +200,47 @@ fn lookup(f: LookupFlags) -> ExitStatus {
         Err(status) => return status,
     };
     let mut all = true;
+    if f.pdq {
+        for text in &f.digests {
+            let t = text.trim();
+            let Some(hash) = Pdq::from_hex(t).filter(|_| t.len() == 64) else {
+                return fail(format!(
+                    "`{}` is not a PDQ hash (64 hex digits)",
+                    for_terminal(t)
+                ));
+            };
+            let mut out = Vec::new();
+            set.find_pdq(&hash, f.distance, &mut out);
+            out.sort_by_key(|m| m.distance);
+            let name = for_terminal(&set.info().name);
+            if out.is_empty() {
+                all = false;
+                outln!(
+                    "{}  no pdq entry of set {name} within {} bits",
+                    hash.to_hex(),
+                    f.distance
+                );
+            }
+            for m in &out {
+                let e = &m.entry;
+                outln!(
+                    "{}  pdq distance {} in set {name} ({}): pdq {}, id {}, quality {}, category {}",
+                    hash.to_hex(),
+                    m.distance,
+                    set.info().role.as_str(),
+                    e.hash.to_hex(),
+                    for_terminal(e.id.as_deref().unwrap_or("-")),
+                    e.quality.map_or("-".to_string(), |q| q.to_string()),
+                    e.category.map_or("-".to_string(), |c| c.notation())
+                );
+            }
+        }
+        return if all {
+            ExitStatus::NoAlert
+        } else {
+            ExitStatus::NotInSet
+        };
+    }
     for text in &f.digests {
         let t = text.trim();
         let algo = Algo::from_hex_len(t.len());

@@ -82,7 +82,9 @@ pub struct ImportFlags {
     pub name: Option<String>,
 
     /// Expected format; the import fails if the content is something else.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "nsrl", "rdsv3", "vics", "icse", "hashkeeper", "encase", "hashdeep", "md5sum", "plain"])]
+    /// `pdq` also reads a list of bare 64-hex lines as PDQ hashes (otherwise
+    /// they are SHA-256).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "nsrl", "rdsv3", "vics", "icse", "hashkeeper", "encase", "hashdeep", "md5sum", "plain", "pdq"])]
     pub format: String,
 
     /// What a match means.
@@ -106,9 +108,16 @@ pub struct InfoFlags {
 pub struct LookupFlags {
     /// An index, or any importable set file.
     pub set: PathBuf,
-    /// Hex digests: 32 digits MD5, 40 SHA-1, 64 SHA-256.
+    /// Hex digests: 32 digits MD5, 40 SHA-1, 64 SHA-256 (or PDQ, with --pdq).
     #[arg(required = true)]
     pub digests: Vec<String>,
+    /// The hashes are PDQ hashes: list the set's PDQ entries within --distance.
+    #[arg(long)]
+    pub pdq: bool,
+    /// With --pdq, the most bits an entry may differ by.
+    #[arg(long, default_value_t = hashsweep::matcher::PDQ_DISTANCE,
+          value_parser = clap::value_parser!(u32).range(0..=255))]
+    pub distance: u32,
 }
 
 /// Flags of `hashset export`.
@@ -117,7 +126,7 @@ pub struct ExportFlags {
     /// An index, or any importable set file.
     pub set: PathBuf,
     /// Output format.
-    #[arg(long, value_parser = ["vics", "hashdeep", "md5sum", "plain"])]
+    #[arg(long, value_parser = ["vics", "hashdeep", "md5sum", "plain", "pdq"])]
     pub format: String,
     /// The file to write.
     #[arg(short, long)]

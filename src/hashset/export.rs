@@ -1,5 +1,6 @@
 //! Writing a set out in other formats: VICS 2.0 JSON (re-imports to the same
-//! entries), hashdeep, md5sum, and a plain list of every digest.
+//! entries), hashdeep, md5sum, a plain list of every digest, and the PDQ
+//! entries as CSV (the other formats carry digests only).
 //!
 //! Sets keep no file names, so formats that need one get `entry-<n>` (the
 //! entry's number in the set, from 1). hashdeep rows of entries without a size
@@ -23,6 +24,8 @@ pub enum ExportFormat {
     Md5sum,
     /// Every digest, one per line.
     Plain,
+    /// The PDQ entries, as CSV: `pdq,quality,category,id`.
+    Pdq,
 }
 
 impl ExportFormat {
@@ -33,6 +36,7 @@ impl ExportFormat {
             "hashdeep" => Some(ExportFormat::Hashdeep),
             "md5sum" => Some(ExportFormat::Md5sum),
             "plain" => Some(ExportFormat::Plain),
+            "pdq" => Some(ExportFormat::Pdq),
             _ => None,
         }
     }
@@ -54,7 +58,29 @@ pub fn export(set: &IndexSet, format: ExportFormat, out: &mut impl Write) -> io:
         }
         ExportFormat::Hashdeep => hashdeep(set, out),
         ExportFormat::Vics => vics(set, out),
+        ExportFormat::Pdq => pdq(set, out),
     }
+}
+
+/// The PDQ entries as a CSV that imports back to the same entries.
+fn pdq(set: &IndexSet, out: &mut impl Write) -> io::Result<u64> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(&mut *out);
+    w.write_record(["pdq", "quality", "category", "id"])?;
+    let mut n = 0;
+    for e in set.pdq_entries() {
+        let id = e.id.unwrap_or_default();
+        w.write_record([
+            e.hash.to_hex(),
+            e.quality.map(|q| q.to_string()).unwrap_or_default(),
+            e.category.map(Category::notation).unwrap_or_default(),
+            crate::output::csv::safe_cell(&id).into_owned(),
+        ])?;
+        n += 1;
+    }
+    w.flush()?;
+    Ok(n)
 }
 
 fn plain(set: &IndexSet, out: &mut impl Write) -> io::Result<u64> {

@@ -9,7 +9,8 @@
 //! - Order: pictures straight from a camera (make and model in their Exif, no
 //!   editing software) first, by camera serial number, then make and model;
 //!   then the rest. A group stays together, placed where its first member
-//!   would be; paths break ties. Groups are numbered in that order.
+//!   would be, its members in the same order; paths break ties. Groups are
+//!   numbered in that order.
 
 use super::csv::{col, safe_cell, Cells};
 use crate::digest::exif::CameraInfo;
@@ -180,7 +181,7 @@ pub fn arrange(rows: Vec<MediaRow>, distance: u32) -> (Vec<[String; 20]>, MediaC
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         let (ba, bb) = (best[group[a]].unwrap_or(a), best[group[b]].unwrap_or(b));
-        (&rows[ba].key, ba, a).cmp(&(&rows[bb].key, bb, b))
+        (&rows[ba].key, ba, &rows[a].key, a).cmp(&(&rows[bb].key, bb, &rows[b].key, b))
     });
     let mut counts = MediaCounts {
         rows: n as u64,

@@ -18,8 +18,8 @@ use crate::output::{
 };
 use crate::record::Record;
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The outcome of checking one set's stored content.
