@@ -22,6 +22,7 @@
 import csv
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -147,15 +148,20 @@ def reference(root, out_csv):
 def time_runs(json_path, runs, prepare, pairs):
     results = []
     for name, cmd in zip(pairs[::2], pairs[1::2]):
-        times = []
+        times, user, system = [], [], []
         for i in range(runs + 1):  # the first run warms the page cache
             subprocess.run(prepare, shell=True, check=True)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
             if i:
                 times.append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                user.append(after.ru_utime - before.ru_utime)
+                system.append(after.ru_stime - before.ru_stime)
         results.append({"command": name, "mean": statistics.mean(times),
-                        "stddev": statistics.stdev(times) if len(times) > 1 else 0.0, "times": times})
+                        "stddev": statistics.stdev(times) if len(times) > 1 else 0.0, "times": times,
+                        "user": statistics.mean(user), "system": statistics.mean(system)})
     with open(json_path, "w") as f:
         json.dump({"results": results}, f)
 
@@ -186,11 +192,17 @@ def compare(times_json, ref_csv, report_csv, root):
 
     r, h = res["reference"], res["hashsweep"]
     procs = os.cpu_count()
+    n = len(r.get("times", []))
     print(f"{len(names)} photos, {total / 1e6:.0f} MB; reference decodes at 1/{s} ({drafted[0]}x{drafted[1]}); "
-          f"{procs} cores, {len(r.get('times', []))} runs each, warm cache")
-    print(f"reference (pdqhash + Pillow draft, {procs} processes): {r['mean']:.2f} s  (sd {r['stddev']:.2f})")
+          f"{procs} cores, {n} run{'' if n == 1 else 's'} each, warm cache")
+
+    def cpu(x):  # CPU time tells a busy machine apart: wall well over cpu / cores
+        used = f"; cpu {x['user'] + x['system']:.2f} s" if "user" in x else ""
+        return f"  (sd {x['stddev']:.2f}{used})"
+
+    print(f"reference (pdqhash + Pillow draft, {procs} processes): {r['mean']:.2f} s{cpu(r)}")
     label = "md5+sha1+pdq" if has_pdq else "md5+sha1; report.csv has no pdq column"
-    print(f"hashsweep ({label}): {h['mean']:.2f} s  (sd {h['stddev']:.2f})")
+    print(f"hashsweep ({label}): {h['mean']:.2f} s{cpu(h)}")
     ratio = r["mean"] / h["mean"]
     print(f"ratio: {ratio:.2f}x faster" if ratio >= 1 else f"ratio: {1 / ratio:.2f}x slower")
 
