@@ -189,21 +189,50 @@ pub fn luma_from_grey(grey: &[u8]) -> Vec<f32> {
 /// `height` (each at least 1). `luma` is used as scratch space.
 pub fn hash_luma(luma: &mut [f32], width: usize, height: usize) -> PdqResult {
     assert!(width > 0 && height > 0 && luma.len() == width * height);
+    let k = width.min(height) / REDUCED_SIDE;
+    if k >= 2 {
+        // As the reference reduces a large picture before hashing: the mean of
+        // each k x k block, keeping at least 512 pixels on the short side.
+        let (mut small, w, h) = block_means(luma, width, height, k);
+        let mut r = hash_full(&mut small, w, h);
+        (r.width, r.height) = (width as u32, height as u32);
+        return r;
+    }
+    hash_full(luma, width, height)
+}
+
+/// The short side a large picture is reduced towards before hashing.
+const REDUCED_SIDE: usize = 512;
+
+/// The means of the `k` x `k` blocks of a picture (the last partial row and
+/// column of blocks left out).
+fn block_means(luma: &[f32], width: usize, height: usize, k: usize) -> (Vec<f32>, usize, usize) {
+    let (w, h) = (width / k, height / k);
+    let mut out = vec![0f32; w * h];
+    for (by, row) in out.chunks_exact_mut(w).enumerate() {
+        for y in by * k..(by + 1) * k {
+            let line = &luma[y * width..y * width + w * k];
+            for (o, block) in row.iter_mut().zip(line.chunks_exact(k)) {
+                *o += block.iter().sum::<f32>();
+            }
+        }
+        let n = (k * k) as f32;
+        row.iter_mut().for_each(|v| *v /= n);
+    }
+    (out, w, h)
+}
+
+/// [`hash_luma`] without the reduction.
+fn hash_full(luma: &mut [f32], width: usize, height: usize) -> PdqResult {
     let row_window = window(width);
     let col_window = window(height);
-    let mut scratch = vec![0f32; width.max(height)];
+    // A window of one is the identity (a side of at most 128 pixels).
     for _ in 0..2 {
-        for r in 0..height {
-            box_mean(
-                &mut luma[r * width..(r + 1) * width],
-                1,
-                width,
-                row_window,
-                &mut scratch,
-            );
+        if row_window > 1 {
+            box_mean_rows(luma, width, height, row_window);
         }
-        for c in 0..width {
-            box_mean(&mut luma[c..], width, height, col_window, &mut scratch);
+        if col_window > 1 {
+            box_mean_columns(luma, width, height, col_window);
         }
     }
     let mut grid = [[0f32; GRID]; GRID];
@@ -233,6 +262,8 @@ fn window(dimension: usize) -> usize {
 }
 
 /// Replaces `n` values of `data` (every `stride`th from 0) with their box mean
+/// (the definition [`box_mean_columns`] computes, kept for the tests)
+#[cfg(test)]
 /// over `full` neighbours: output k averages inputs k - (full - half) through
 /// k + half - 1, where half = (full + 2) / 2, cut off at both ends (the mean
 /// is then over fewer values).
@@ -260,6 +291,82 @@ fn box_mean(data: &mut [f32], stride: usize, n: usize, full: usize, scratch: &mu
             lo += 1;
         }
         data[k * stride] = sum / (hi - lo) as f32;
+    }
+}
+
+/// Rows filtered at a time by [`box_mean_rows`].
+const LANES: usize = 8;
+
+/// [`box_mean`] along every row, [`LANES`] rows at a time: their values are
+/// interleaved into a small buffer, so the running sums of the rows are kept
+/// side by side and advance together (the same sums in the same order as row
+/// by row, so the same results).
+fn box_mean_rows(data: &mut [f32], width: usize, height: usize, full: usize) {
+    let half = (full + 2) / 2;
+    let before = full - half;
+    let after = half - 1;
+    let mut lanes = vec![[0f32; LANES]; width];
+    for r0 in (0..height).step_by(LANES) {
+        let rows = (height - r0).min(LANES);
+        for (x, lane) in lanes.iter_mut().enumerate() {
+            for (r, v) in lane.iter_mut().enumerate().take(rows) {
+                *v = data[(r0 + r) * width + x];
+            }
+        }
+        let mut sum = [0f32; LANES];
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for x in 0..width {
+            let want_hi = (x + after + 1).min(width);
+            while hi < want_hi {
+                for (s, v) in sum.iter_mut().zip(&lanes[hi]) {
+                    *s += v;
+                }
+                hi += 1;
+            }
+            let want_lo = x.saturating_sub(before);
+            while lo < want_lo {
+                for (s, v) in sum.iter_mut().zip(&lanes[lo]) {
+                    *s -= v;
+                }
+                lo += 1;
+            }
+            let n = (hi - lo) as f32;
+            for (r, s) in sum.iter().enumerate().take(rows) {
+                data[(r0 + r) * width + x] = s / n;
+            }
+        }
+    }
+}
+
+/// [`box_mean`] down every column at once, row by row (the same sums in the
+/// same order, so the same results), which reads memory in order.
+fn box_mean_columns(data: &mut [f32], width: usize, height: usize, full: usize) {
+    let half = (full + 2) / 2;
+    let before = full - half;
+    let after = half - 1;
+    let source = data.to_vec();
+    let row = |r: usize| &source[r * width..(r + 1) * width];
+    let mut sum = vec![0f32; width];
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for k in 0..height {
+        let want_hi = (k + after + 1).min(height);
+        while hi < want_hi {
+            for (s, v) in sum.iter_mut().zip(row(hi)) {
+                *s += v;
+            }
+            hi += 1;
+        }
+        let want_lo = k.saturating_sub(before);
+        while lo < want_lo {
+            for (s, v) in sum.iter_mut().zip(row(lo)) {
+                *s -= v;
+            }
+            lo += 1;
+        }
+        let n = (hi - lo) as f32;
+        for (out, s) in data[k * width..(k + 1) * width].iter_mut().zip(&sum) {
+            *out = s / n;
+        }
     }
 }
 
@@ -386,6 +493,52 @@ mod tests {
             }
         }
         (out, nw, nh)
+    }
+
+    #[test]
+    fn large_pictures_are_reduced_with_little_change() {
+        let (px, w, h) = picture();
+        // 16 times larger: 1536 x 1024, reduced by 2.
+        let k = 16;
+        let big: Vec<f32> = (0..h * k)
+            .flat_map(|y| {
+                let px = &px;
+                (0..w * k).map(move |x| px[(y / k) * w + x / k])
+            })
+            .collect();
+        let direct = hash_full(&mut big.clone(), w * k, h * k);
+        let reduced = hash_luma(&mut big.clone(), w * k, h * k);
+        assert_eq!((reduced.width, reduced.height), (1536, 1024));
+        let d = direct.hash.distance(&reduced.hash);
+        assert!(d <= 8, "{d} bits apart");
+        assert!(direct.quality.abs_diff(reduced.quality) <= 5);
+    }
+
+    #[test]
+    fn columns_at_once_give_the_box_mean_of_each_column() {
+        let (px, w, h) = picture();
+        for full in [2, 3, 4, 7] {
+            let mut one = px.clone();
+            let mut scratch = vec![0f32; h];
+            for c in 0..w {
+                box_mean(&mut one[c..], w, h, full, &mut scratch);
+            }
+            let mut all = px.clone();
+            box_mean_columns(&mut all, w, h, full);
+            assert_eq!(one, all, "window {full}");
+            let mut one = px.clone();
+            let mut scratch = vec![0f32; w];
+            for r in 0..h {
+                box_mean(&mut one[r * w..(r + 1) * w], 1, w, full, &mut scratch);
+            }
+            // 64 rows: eight full groups; 61 rows: a short last group.
+            let mut all = px.clone();
+            box_mean_rows(&mut all, w, h, full);
+            assert_eq!(one, all, "rows, window {full}");
+            let mut part = px[..61 * w].to_vec();
+            box_mean_rows(&mut part, w, 61, full);
+            assert_eq!(one[..61 * w], part[..], "61 rows, window {full}");
+        }
     }
 
     #[test]

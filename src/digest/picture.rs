@@ -95,8 +95,9 @@ impl Format {
 /// Bytes of memory decodes may hold at once: 1 GiB.
 pub const DECODE_MEMORY: u64 = 1 << 30;
 /// Bytes a decode is taken to hold per pixel: the decoder's output (up to 4),
-/// a conversion to RGB (3) and the luminance (4), rounded up.
-const BYTES_PER_PIXEL: u64 = 12;
+/// a conversion to RGB (3), the luminance (4) and a copy while columns are
+/// filtered (4), rounded up.
+const BYTES_PER_PIXEL: u64 = 16;
 
 /// Memory shared by the decodes running at once: each takes what its
 /// picture's size says it will hold before decoding, and waits while others
