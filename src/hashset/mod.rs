@@ -14,6 +14,7 @@ pub mod formats;
 pub mod import;
 pub mod index;
 pub mod input;
+pub mod pdq_index;
 pub mod read;
 
 pub use category::Category;
