@@ -90,7 +90,7 @@ fn pdq_sets_import_lookup_and_export() {
     // A CSV with a pdq column keeps ids, qualities and categories through export.
     std::fs::write(
         t("te.csv"),
-        format!("id,pdq,quality,category\nphoto-7,{ORIGINAL_PUBLISHED},95,US:1\n"),
+        format!("id,pdq,quality,category\nphoto-7,{ORIGINAL_PUBLISHED},95,US:1\n\"'=cmd\u{202e}\r\nx\",{ORIGINAL_PUBLISHED},,\n"),
     )
     .unwrap();
     let (code, out) = hsw(&["hashset", "import", &t("te.csv"), "--output", &t("te.hsx")]);
@@ -106,10 +106,28 @@ fn pdq_sets_import_lookup_and_export() {
     ]);
     assert_eq!(code, 0, "{out}");
     let back = std::fs::read_to_string(t("back.csv")).unwrap();
+    // The id's control characters become spaces, its reordering character is
+    // dropped; its formula guard is written again and read back the same.
     assert_eq!(
         back,
-        format!("pdq,quality,category,id\r\n{ORIGINAL_PUBLISHED},95,US:1,photo-7\r\n")
+        format!("pdq,quality,category,id\r\n{ORIGINAL_PUBLISHED},,,'=cmd  x\r\n{ORIGINAL_PUBLISHED},95,US:1,photo-7\r\n")
     );
+    let (code, out) = hsw(&[
+        "hashset",
+        "import",
+        &t("back.csv"),
+        "--output",
+        &t("back.hsx"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, again) = hsw(&[
+        "hashset",
+        "lookup",
+        "--pdq",
+        &t("back.hsx"),
+        ORIGINAL_PUBLISHED,
+    ]);
+    assert!(again.contains("id =cmd  x,"), "{again}");
     // A malformed hash names its line and writes no index.
     std::fs::write(
         t("bad.csv"),
@@ -245,12 +263,30 @@ fn media_queue_with_exif_groups_and_camera_first() {
         out.contains("media.csv holds exactly the 4 unknown pictures"),
         "{out}"
     );
+    // Edits verify finds without the manifest: a path, a group's number, a
+    // row moved out of its group; and a count in the summary.
     let text = std::fs::read_to_string(s.dir.join("media.csv")).unwrap();
-    let tampered = text.replace("/a/chart.png", "/a/chart.PNG");
-    std::fs::write(s.dir.join("media.csv"), tampered).unwrap();
+    let mut lines: Vec<&str> = text.split_inclusive("\r\n").collect();
+    let moved = lines.remove(2);
+    lines.push(moved);
+    for tampered in [
+        text.replace("/a/chart.png", "/a/chart.PNG"),
+        text.replacen(",1,1\r\n", ",2,1\r\n", 1),
+        lines.concat(),
+    ] {
+        std::fs::write(s.dir.join("media.csv"), &tampered).unwrap();
+        let (code, out) = hsw(&["verify", s.dir.to_str().unwrap()]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FAILED  media"), "{tampered}\n{out}");
+    }
+    std::fs::write(s.dir.join("media.csv"), &text).unwrap();
+    let summary = std::fs::read_to_string(s.dir.join("summary.json")).unwrap();
+    let edited = summary.replace("\"groups_of_several\": 1", "\"groups_of_several\": 0");
+    assert_ne!(summary, edited);
+    std::fs::write(s.dir.join("summary.json"), edited).unwrap();
     let (code, out) = hsw(&["verify", s.dir.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAILED  media"), "{out}");
+    assert!(out.contains("counts media groups_of_several"), "{out}");
 }
 
 #[test]

@@ -452,7 +452,16 @@ fn check_media(
     .iter()
     .map(|n| MEDIA_COLUMNS.iter().position(|c| c == n).expect("a column"))
     .collect();
+    let col = |name: &str| {
+        MEDIA_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("a column")
+    };
+    let (group_at, size_at, camera_at) = (col("group"), col("group_size"), col("from_camera"));
     let mut found = Vec::new();
+    let mut groups: Vec<(String, String)> = Vec::new();
+    let mut from_camera = 0u64;
     for rec in r.records() {
         let rec = rec.map_err(|e| format!("{MEDIA}: {e}"))?;
         if rec.len() != MEDIA_COLUMNS.len() {
@@ -461,7 +470,10 @@ fn check_media(
         found.push(std::array::from_fn::<String, 7, _>(|i| {
             rec[at[i]].to_string()
         }));
+        groups.push((rec[group_at].to_string(), rec[size_at].to_string()));
+        from_camera += u64::from(&rec[camera_at] == "true");
     }
+    let counts = media_groups(&groups)?;
     let n = found.len();
     expected.sort();
     found.sort();
@@ -479,16 +491,70 @@ fn check_media(
             expected.len()
         ));
     }
-    if let Some(counted) = summary.and_then(|s| s["media"]["rows"].as_u64()) {
-        if counted != n as u64 {
-            return Err(format!(
-                "{SUMMARY} counts {counted} media rows, {MEDIA} holds {n}"
-            ));
+    if let Some(media) = summary.map(|s| &s["media"]) {
+        let (grouped, number, several, largest) = counts;
+        for (key, value) in [
+            ("rows", n as u64),
+            ("grouped", grouped),
+            ("groups", number),
+            ("groups_of_several", several),
+            ("largest_group", largest),
+            ("from_camera", from_camera),
+        ] {
+            if media[key].as_u64() != Some(value) {
+                return Err(format!(
+                    "{SUMMARY} counts media {key} {}, {MEDIA} gives {value}",
+                    media[key]
+                ));
+            }
         }
     }
     Ok(format!(
         "{MEDIA} holds exactly the {n} unknown pictures and videos of {REPORT}"
     ))
+}
+
+/// Checks the groups of `media.csv` (each row's `group` and `group_size`):
+/// numbered from 1 in order of first appearance, each group's rows together,
+/// as many as its size says. Returns the rows grouped, the groups, those of
+/// more than one row, and the largest.
+fn media_groups(rows: &[(String, String)]) -> Result<(u64, u64, u64, u64), String> {
+    let (mut grouped, mut several, mut largest) = (0u64, 0u64, 0u64);
+    let mut last = 0u64;
+    let mut i = 0;
+    while i < rows.len() {
+        let (group, size) = &rows[i];
+        if group.is_empty() {
+            if !size.is_empty() {
+                return Err(format!("{MEDIA}: a row without a group has a group size"));
+            }
+            i += 1;
+            continue;
+        }
+        let number: u64 = group
+            .parse()
+            .map_err(|_| format!("{MEDIA}: group {group:?} is not a number"))?;
+        if number != last + 1 {
+            return Err(format!(
+                "{MEDIA}: group {number} where group {} was due (groups are numbered in order, their rows together)",
+                last + 1
+            ));
+        }
+        last = number;
+        let run = rows[i..].iter().take_while(|(g, _)| g == group).count();
+        if size.parse::<usize>().ok() != Some(run)
+            || rows[i..i + run].iter().any(|(_, s)| s != size)
+        {
+            return Err(format!(
+                "{MEDIA}: group {number} has {run} rows together, its size says {size}"
+            ));
+        }
+        grouped += run as u64;
+        several += u64::from(run > 1);
+        largest = largest.max(run as u64);
+        i += run;
+    }
+    Ok((grouped, last, several, largest))
 }
 
 /// Only what hashsweep writes is in the folder: its case files, the lock, and

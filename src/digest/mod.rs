@@ -295,21 +295,21 @@ pub const OVERRUN: u64 = 64 << 20;
 /// The digests of one file as it is read: every byte read, and also the state
 /// after exactly its size at open, so that a file that returns far more than
 /// that size (see [`OVERRUN`]) can be reported by what its size said.
-#[derive(Clone)]
 pub struct FileHasher {
     hasher: MultiHasher,
     size: u64,
     fed: u64,
     at_size: Option<MultiHasher>,
-    pictures: bool,
+    pictures: Option<std::sync::Arc<picture::DecodeBudget>>,
     picture: Option<Picture>,
 }
 
 /// A picture's bytes kept from the read, for its PDQ hash.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Picture {
-    /// Every byte read, up to [`picture::MAX_BYTES`].
-    Bytes(picture::Format, Vec<u8>),
+    /// Every byte read, up to [`picture::MAX_BYTES`], and the memory taken
+    /// for them (given back when they are dropped).
+    Bytes(picture::Format, Vec<u8>, picture::Held),
     /// A picture of more than [`picture::MAX_BYTES`] bytes, not kept.
     TooLarge(picture::Format),
 }
@@ -323,22 +323,33 @@ impl FileHasher {
             hasher,
             size,
             fed: 0,
-            pictures: false,
+            pictures: None,
             picture: None,
         }
     }
 
     /// Also keeps the bytes of a picture (told from its first bytes) for
-    /// [`FileHasher::take_picture`].
-    pub fn with_pictures(mut self, on: bool) -> FileHasher {
-        self.pictures = on;
+    /// [`FileHasher::take_picture`], taking the memory for them from
+    /// `buffers` (waiting while other pictures hold too much).
+    pub fn with_pictures(
+        mut self,
+        buffers: Option<std::sync::Arc<picture::DecodeBudget>>,
+    ) -> FileHasher {
+        self.pictures = buffers;
         self
     }
 
     /// Starts again from the first byte, as new.
     pub fn restart(&mut self) {
         let sha256 = self.hasher.sha256.is_some();
-        *self = FileHasher::new(sha256, self.size).with_pictures(self.pictures);
+        let buffers = self.pictures.take();
+        self.picture = None;
+        *self = FileHasher::new(sha256, self.size).with_pictures(buffers);
+    }
+
+    /// Whether the file is a picture whose bytes are being kept.
+    pub fn keeps_picture(&self) -> bool {
+        matches!(self.picture, Some(Picture::Bytes(..)))
     }
 
     /// The picture's bytes, when the file starts like a picture.
@@ -348,15 +359,20 @@ impl FileHasher {
 
     fn keep(&mut self, data: &[u8]) {
         if self.fed == 0 && !data.is_empty() {
+            let buffers = self.pictures.as_ref().expect("keeping pictures");
             self.picture = picture::Format::detect(data).map(|f| {
                 if self.size > picture::MAX_BYTES {
                     Picture::TooLarge(f)
                 } else {
-                    Picture::Bytes(f, Vec::with_capacity(self.size as usize))
+                    // Taken for the size at open: a file that grows past it
+                    // is kept up to MAX_BYTES all the same (it is rare, and
+                    // bounded).
+                    let held = buffers.hold(self.size);
+                    Picture::Bytes(f, Vec::with_capacity(self.size as usize), held)
                 }
             });
         }
-        if let Some(Picture::Bytes(f, bytes)) = &mut self.picture {
+        if let Some(Picture::Bytes(f, bytes, _)) = &mut self.picture {
             if (bytes.len() + data.len()) as u64 > picture::MAX_BYTES {
                 self.picture = Some(Picture::TooLarge(*f));
             } else {
@@ -382,7 +398,7 @@ impl FileHasher {
 
 impl Update for FileHasher {
     fn update(&mut self, data: &[u8]) {
-        if self.pictures {
+        if self.pictures.is_some() {
             self.keep(data);
         }
         let len = data.len() as u64;
@@ -480,13 +496,16 @@ mod tests {
     fn file_hasher_keeps_the_state_at_the_size_at_open() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         for size in [0usize, 1, 63, 64, 100_000, 300_000] {
-            let mut h = FileHasher::new(true, size as u64);
-            for piece in data.chunks(7_777) {
-                h.update(piece);
-            }
-            assert_eq!(h.fed(), data.len() as u64);
-            assert_eq!(h.clone().finish(true), digests_of(&data[..size]), "{size}");
-            assert_eq!(h.finish(false), digests_of(&data), "{size}");
+            let feed = || {
+                let mut h = FileHasher::new(true, size as u64);
+                for piece in data.chunks(7_777) {
+                    h.update(piece);
+                }
+                assert_eq!(h.fed(), data.len() as u64);
+                h
+            };
+            assert_eq!(feed().finish(true), digests_of(&data[..size]), "{size}");
+            assert_eq!(feed().finish(false), digests_of(&data), "{size}");
         }
     }
 

@@ -19,6 +19,17 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// The most pixels a picture may decode to: 50 million (200 MB of RGBA).
 /// Larger pictures get a note instead of a hash.
 pub const MAX_PIXELS: u64 = 50_000_000;
+/// The most pixels a JPEG may have at full size: even decoded at 1/8, each of
+/// its blocks is read, and time grows with them (a phone's 200-megapixel
+/// sensor is well inside).
+pub const MAX_JPEG_PIXELS: u64 = 400_000_000;
+/// Pictures of more pixels than this whose file is more than
+/// [`BOMB_RATIO`] times smaller are decompression bombs, not decoded: no real
+/// picture is so flat, and one that were would hash to noise.
+const BOMB_PIXELS: u64 = 4_000_000;
+/// Pixels per byte of file beyond which a large picture is a bomb.
+const BOMB_RATIO: u64 = 1000;
+
 /// The fewest pixels kept on the short side when a JPEG is decoded at a
 /// reduced size.
 pub const MIN_SIDE: u32 = 512;
@@ -94,6 +105,9 @@ impl Format {
 
 /// Bytes of memory decodes may hold at once: 1 GiB.
 pub const DECODE_MEMORY: u64 = 1 << 30;
+/// Bytes of pictures' files kept for decoding at once, over every reader:
+/// 512 MiB (a reader whose picture would pass it waits).
+pub const BUFFER_MEMORY: u64 = 512 << 20;
 /// Bytes a decode is taken to hold per pixel: the decoder's output (up to 4),
 /// a conversion to RGB (3), the luminance (4) and a copy while columns are
 /// filtered (4), rounded up.
@@ -136,6 +150,42 @@ impl DecodeBudget {
             budget: self,
             bytes,
         }
+    }
+}
+
+/// Memory held from a shared [`DecodeBudget`] by its owner, given back when
+/// dropped.
+#[derive(Debug)]
+pub struct Held {
+    budget: std::sync::Arc<DecodeBudget>,
+    bytes: u64,
+}
+
+impl std::fmt::Debug for DecodeBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DecodeBudget({} bytes)", self.total)
+    }
+}
+
+impl DecodeBudget {
+    /// [`DecodeBudget::take`], the memory held by the caller for as long as
+    /// it keeps the result.
+    pub fn hold(self: &std::sync::Arc<Self>, bytes: u64) -> Held {
+        let taken = self.take(bytes);
+        let bytes = taken.bytes;
+        std::mem::forget(taken);
+        Held {
+            budget: self.clone(),
+            bytes,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut left = self.budget.left.lock().unwrap_or_else(|e| e.into_inner());
+        *left += self.bytes;
+        self.budget.freed.notify_all();
     }
 }
 
@@ -229,13 +279,26 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
     }
     let den = jpeg_denominator(w, h);
     let (sw, sh) = (w.div_ceil(den), h.div_ceil(den));
-    if sw as u64 * sh as u64 > MAX_PIXELS {
+    let full = w as u64 * h as u64;
+    // A progressive (or lossless) JPEG keeps every coefficient at full size
+    // while it decodes, 2 bytes each per component, whatever the scale.
+    let components: u64 = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::L16 => 1,
+        jpeg_decoder::PixelFormat::RGB24 => 3,
+        _ => 4,
+    };
+    let sequential = info.coding_process == jpeg_decoder::CodingProcess::DctSequential;
+    let coefficients = if sequential { 0 } else { full * 2 * components };
+    if sw as u64 * sh as u64 > MAX_PIXELS
+        || full > MAX_JPEG_PIXELS
+        || (!sequential && full > MAX_PIXELS)
+    {
         return Err(too_large(f, w as u64, h as u64));
     }
     if den > 1 {
         d.scale(sw as u16, sh as u16).map_err(|e| bad(f, e))?;
     }
-    let taken = budget.take(sw as u64 * sh as u64 * BYTES_PER_PIXEL);
+    let taken = budget.take(sw as u64 * sh as u64 * BYTES_PER_PIXEL + coefficients);
     d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
     let px = d.decode().map_err(|e| bad(f, e))?;
     let info = d.info().ok_or_else(|| bad(f, "no frame header"))?;
@@ -284,8 +347,16 @@ fn decode_other<'a>(
     if w == 0 || h == 0 {
         return Err(bad(format, "zero width or height"));
     }
-    if w as u64 * h as u64 > MAX_PIXELS {
+    let pixels = w as u64 * h as u64;
+    if pixels > MAX_PIXELS {
         return Err(too_large(format, w as u64, h as u64));
+    }
+    if pixels > BOMB_PIXELS && pixels / BOMB_RATIO > bytes.len() as u64 {
+        return Err(NoHash(format!(
+            "pdq: {} of {w} x {h} pixels in {} bytes not decoded: a decompression bomb",
+            format.name(),
+            bytes.len()
+        )));
     }
     let taken = budget.take(w as u64 * h as u64 * BYTES_PER_PIXEL);
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format);
@@ -350,6 +421,27 @@ mod tests {
         }
         let e = pdq_of(Format::Png, &png).unwrap_err();
         assert!(e.0.contains("over the limit"), "{e:?}");
+        // 7000 x 7000 (within the limit) in a few bytes: a bomb.
+        png[16..20].copy_from_slice(&7000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&7000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let e = pdq_of(Format::Png, &png).unwrap_err();
+        assert!(e.0.contains("decompression bomb"), "{e:?}");
+        // Progressive JPEGs keep every coefficient at full size: 8000 x 8000
+        // is refused (a sequential one is decoded at 1/8), as is any JPEG of
+        // more than 400 million pixels.
+        for (marker, w, h, refused) in [
+            (0xc2u8, 8000u16, 8000u16, true),
+            (0xc0, 8000, 8000, false),
+            (0xc0, 30000, 30000, true),
+        ] {
+            let over = match pdq_of(Format::Jpeg, &jpeg_header(marker, w, h)) {
+                Ok(_) => false,
+                Err(e) => e.0.contains("over the limit"),
+            };
+            assert_eq!(over, refused, "{marker:x} {w}");
+        }
         // Truncated and garbage data.
         for f in [
             Format::Jpeg,
@@ -362,6 +454,35 @@ mod tests {
             let e = pdq_of(f, b"\xff\xd8\xff\xe0\0\x10JFIF").unwrap_err();
             assert!(e.0.starts_with("pdq: "), "{e:?}");
         }
+    }
+
+    /// A JPEG's headers (one grey component, one Huffman code) and a scan
+    /// with no data: it fails to decode, unless refused first.
+    fn jpeg_header(sof: u8, w: u16, h: u16) -> Vec<u8> {
+        fn seg(m: u8, d: &[u8]) -> Vec<u8> {
+            let mut v = vec![0xff, m];
+            v.extend_from_slice(&((d.len() + 2) as u16).to_be_bytes());
+            v.extend_from_slice(d);
+            v
+        }
+        let mut out = vec![0xff, 0xd8];
+        let mut dqt = vec![0u8];
+        dqt.extend([1u8; 64]);
+        out.extend(seg(0xdb, &dqt));
+        let mut sof_data = vec![8];
+        sof_data.extend_from_slice(&h.to_be_bytes());
+        sof_data.extend_from_slice(&w.to_be_bytes());
+        sof_data.extend_from_slice(&[1, 1, 0x11, 0]);
+        out.extend(seg(sof, &sof_data));
+        for class in [0x00u8, 0x10] {
+            let mut dht = vec![class, 1];
+            dht.extend([0u8; 15]);
+            dht.push(0);
+            out.extend(seg(0xc4, &dht));
+        }
+        out.extend(seg(0xda, &[1, 1, 0, 0, 63, 0]));
+        out.extend_from_slice(&[0, 0, 0xff, 0xd9]);
+        out
     }
 
     fn crc32(data: &[u8]) -> u32 {

@@ -121,8 +121,22 @@ pub struct PdqEntry {
 /// character boundary).
 pub const MAX_PDQ_ID: usize = 1024;
 
-/// Cuts an entry identifier to [`MAX_PDQ_ID`] bytes, at a character boundary.
+/// Makes an entry identifier safe to show: a leading `'` that neutralised a
+/// spreadsheet formula (as hashsweep's own CSV files write one) is removed,
+/// control characters become spaces, characters that reorder text (bidi
+/// overrides) are dropped, and it is cut to [`MAX_PDQ_ID`] bytes at a
+/// character boundary.
 pub fn cut_id(id: &mut String) {
+    if id.starts_with('\'') && id[1..].starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        id.remove(0);
+    }
+    if id.chars().any(|c| c.is_control() || is_reordering(c)) {
+        *id = id
+            .chars()
+            .filter(|c| !is_reordering(*c))
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+    }
     if id.len() > MAX_PDQ_ID {
         let mut end = MAX_PDQ_ID;
         while !id.is_char_boundary(end) {
@@ -130,6 +144,11 @@ pub fn cut_id(id: &mut String) {
         }
         id.truncate(end);
     }
+}
+
+/// Characters that change the order text is shown in.
+fn is_reordering(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl PdqEntry {

@@ -539,11 +539,12 @@ impl Stages<'_> {
         let hash_start = Instant::now();
         let (tx, rx) = crossbeam_channel::bounded::<Msg>(4096);
         let budget = DecodeBudget::new(picture::DECODE_MEMORY);
+        let buffers = std::sync::Arc::new(DecodeBudget::new(picture::BUFFER_MEMORY));
         let worker = Worker {
             source,
             matcher: &cfg.matcher,
             sha256: cfg.sha256,
-            pictures: cfg.pdq.then_some(&budget),
+            pictures: cfg.pdq.then_some((&budget, &buffers)),
             todo: &todo,
             queue: &queue,
             progress,

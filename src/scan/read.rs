@@ -36,9 +36,9 @@ pub struct Worker<'a> {
     pub matcher: &'a Matcher,
     /// Whether SHA-256 is computed.
     pub sha256: bool,
-    /// Pictures' PDQ hashes are computed, their decodes sharing this memory
-    /// (`None` with `--no-pdq`).
-    pub pictures: Option<&'a DecodeBudget>,
+    /// Pictures' PDQ hashes are computed, their decodes sharing the first
+    /// budget and their kept bytes the second (`None` with `--no-pdq`).
+    pub pictures: Option<(&'a DecodeBudget, &'a std::sync::Arc<DecodeBudget>)>,
     /// The entries.
     pub todo: &'a Todo,
     /// What to read next.
@@ -194,6 +194,11 @@ impl Worker<'_> {
         if matches!(read, Err(ReadEnd::Halted(Halt::Stopped))) {
             return Step::Cut;
         }
+        // A picture not yet decoded when the scan stops gets no row: the
+        // decode could take seconds, and a resume reads it again.
+        if hasher.keeps_picture() && self.queue.stopped() {
+            return Step::Cut;
+        }
         let total = *read.as_ref().unwrap_or(&(n as u64));
         file.reached(total, true);
         let after = file.after();
@@ -203,7 +208,7 @@ impl Worker<'_> {
 
     /// The hasher of a file of `size` bytes at open.
     pub fn hasher(&self, size: u64) -> FileHasher {
-        FileHasher::new(self.sha256, size).with_pictures(self.pictures.is_some())
+        FileHasher::new(self.sha256, size).with_pictures(self.pictures.map(|p| p.1.clone()))
     }
 
     /// Whether the reading of a file that has reached `total` bytes, of `size`
@@ -346,8 +351,8 @@ impl Worker<'_> {
         let picture = hasher.take_picture();
         let digests = hasher.finish(overran);
         let mut j = self.matcher.judge(&digests, size, scratch);
-        if let (Some(picture), Some(budget), false) = (picture, self.pictures, overran) {
-            if let Picture::Bytes(_, bytes) = &picture {
+        if let (Some(picture), Some((budget, _)), false) = (picture, self.pictures, overran) {
+            if let Picture::Bytes(_, bytes, _) = &picture {
                 r.camera = crate::digest::exif::camera_info(bytes)
                     .map(|c| Box::new(crate::record::Camera(c)));
             }
@@ -374,7 +379,7 @@ impl Worker<'_> {
 /// The PDQ hash of a picture kept from its read, or why there is none.
 fn picture_hash(p: Picture, budget: &DecodeBudget) -> Result<PdqResult, NoHash> {
     match p {
-        Picture::Bytes(format, bytes) => picture::pdq_within(format, &bytes, budget),
+        Picture::Bytes(format, bytes, _held) => picture::pdq_within(format, &bytes, budget),
         Picture::TooLarge(format) => Err(NoHash(format!(
             "pdq: {} of more than {} MiB not decoded",
             format.name(),

@@ -197,7 +197,9 @@ impl Worker<'_> {
                     let Some((id, mut r, size, hasher)) = current.take() else {
                         continue;
                     };
-                    if matches!(read, Err(ReadEnd::Halted(Halt::Stopped))) {
+                    if matches!(read, Err(ReadEnd::Halted(Halt::Stopped)))
+                        || (hasher.keeps_picture() && self.queue.stopped())
+                    {
                         continue;
                     }
                     self.conclude(&mut r, hasher, read, size, after, &mut scratch);

@@ -87,9 +87,10 @@ fn category(field: &[u8]) -> Result<Option<Category>, String> {
     if let Some(c) = Category::parse_notation(&f) {
         return Ok(Some(c));
     }
-    f.parse::<u8>()
-        .map(|n| Some(Category::Us(n)))
-        .map_err(|_| format!("category `{f}` is neither a number nor like US:1"))
+    f.parse::<u8>().map(|n| Some(Category::Us(n))).map_err(|_| {
+        let shown: String = f.chars().take(40).collect();
+        format!("category `{shown}` is neither a number nor like US:1")
+    })
 }
 
 fn text(field: &[u8]) -> Option<String> {
