@@ -113,7 +113,7 @@ pub struct ScanArgs {
     pub threads: Option<usize>,
     /// The read policy.
     pub io: IoChoice,
-    /// Stop after this many alert or conflict rows.
+    /// Stop after this many alert, conflict or similar rows.
     pub stop_after: Option<u64>,
     /// Always compute SHA-256.
     pub sha256: bool,
@@ -157,7 +157,7 @@ pub struct ScanConfig {
     pub io_threads: usize,
     /// The read policy asked for.
     pub io: IoChoice,
-    /// Stop after this many alert or conflict rows.
+    /// Stop after this many alert, conflict or similar rows.
     pub stop_after: Option<u64>,
     /// Whether SHA-256 is computed.
     pub sha256: bool,

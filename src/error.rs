@@ -76,7 +76,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum ExitStatus {
     /// `scan`: completed, every file read, no alert. Every other command: success.
     NoAlert,
-    /// `scan`: at least one alert or conflict, or stopped by `--stop-after`.
+    /// `scan`: at least one alert, conflict or similar row, or stopped by `--stop-after`.
     Alert,
     /// Any command: usage error, unusable input or a fatal error.
     Error,

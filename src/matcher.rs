@@ -97,11 +97,6 @@ impl Matcher {
         self.pdq_distance
     }
 
-    /// Whether an alert set holds PDQ entries.
-    pub fn has_pdq(&self) -> bool {
-        self.alert_pdq_sets().next().is_some()
-    }
-
     fn alert_pdq_sets(&self) -> impl Iterator<Item = (usize, &dyn HashSetLookup)> {
         self.sets
             .iter()

@@ -21,7 +21,7 @@ pub trait Progress: Sync {
     fn found_more(&self, _files: u64, _bytes: u64) {}
     /// One entry has been handled; `bytes` of it were read.
     fn file_done(&self, _bytes: u64) {}
-    /// An alert or conflict was found, given as its report cells. Called from
+    /// An alert, conflict or similar row was found, given as its report cells. Called from
     /// the single report writer, in the order hits are written to `hits.csv`.
     fn hit(&self, _cells: &Cells) {}
     /// The scan has stopped hashing (finished or interrupted); reports are being written.

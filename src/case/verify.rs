@@ -390,7 +390,7 @@ fn read_report(
     if let Some(h) = hits {
         let result = h
             .end(rows)
-            .map(|_| format!("{HITS} equals the {hit_rows} alert and conflict rows of {REPORT}"));
+            .map(|_| format!("{HITS} equals the {hit_rows} alert, conflict and similar rows of {REPORT}"));
         compared.insert(0, ("hits", result));
     }
     if let Some(j) = json {

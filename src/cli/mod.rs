@@ -115,7 +115,7 @@ pub struct LookupFlags {
     #[arg(long)]
     pub pdq: bool,
     /// With --pdq, the most bits an entry may differ by.
-    #[arg(long, default_value_t = hashsweep::matcher::PDQ_DISTANCE,
+    #[arg(long, requires = "pdq", default_value_t = hashsweep::matcher::PDQ_DISTANCE,
           value_parser = clap::value_parser!(u32).range(0..=255))]
     pub distance: u32,
 }
@@ -184,7 +184,7 @@ pub struct ScanFlags {
     #[arg(long, value_enum, default_value = "auto", value_name = "POLICY")]
     pub io: IoArg,
 
-    /// Stop after N alert or conflict rows: exit 1 with a partial case folder
+    /// Stop after N alert, conflict or similar rows: exit 1 with a partial case folder
     /// (marked `stopped`; finish it later with --resume). For an on-scene
     /// "is there known material here?" check; a full scan is still the report.
     #[arg(long, value_name = "N")]

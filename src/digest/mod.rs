@@ -312,6 +312,9 @@ pub enum Picture {
     Bytes(picture::Format, Vec<u8>, picture::Held),
     /// A picture of more than [`picture::MAX_BYTES`] bytes, not kept.
     TooLarge(picture::Format),
+    /// A picture of a format no decoder is built in for (HEIC, AVIF): its
+    /// bytes are not kept.
+    NotDecoded(picture::Format),
 }
 
 impl FileHasher {
@@ -361,7 +364,9 @@ impl FileHasher {
         if self.fed == 0 && !data.is_empty() {
             let buffers = self.pictures.as_ref().expect("keeping pictures");
             self.picture = picture::Format::detect(data).map(|f| {
-                if self.size > picture::MAX_BYTES {
+                if matches!(f, picture::Format::Undecodable(_)) {
+                    Picture::NotDecoded(f)
+                } else if self.size > picture::MAX_BYTES {
                     Picture::TooLarge(f)
                 } else {
                     // Taken for the size at open: a file that grows past it

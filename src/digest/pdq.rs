@@ -262,11 +262,11 @@ fn window(dimension: usize) -> usize {
 }
 
 /// Replaces `n` values of `data` (every `stride`th from 0) with their box mean
-/// (the definition [`box_mean_columns`] computes, kept for the tests)
-#[cfg(test)]
-/// over `full` neighbours: output k averages inputs k - (full - half) through
+/// over `full` neighbours (the definition `box_mean_rows` and
+/// `box_mean_columns` compute, kept for the tests): output k averages inputs k - (full - half) through
 /// k + half - 1, where half = (full + 2) / 2, cut off at both ends (the mean
 /// is then over fewer values).
+#[cfg(test)]
 fn box_mean(data: &mut [f32], stride: usize, n: usize, full: usize, scratch: &mut [f32]) {
     let half = (full + 2) / 2;
     let before = full - half; // values to the left
@@ -297,7 +297,7 @@ fn box_mean(data: &mut [f32], stride: usize, n: usize, full: usize, scratch: &mu
 /// Rows filtered at a time by [`box_mean_rows`].
 const LANES: usize = 8;
 
-/// [`box_mean`] along every row, [`LANES`] rows at a time: their values are
+/// The box mean (see `box_mean` in the tests) along every row, [`LANES`] rows at a time: their values are
 /// interleaved into a small buffer, so the running sums of the rows are kept
 /// side by side and advance together (the same sums in the same order as row
 /// by row, so the same results).
@@ -338,7 +338,7 @@ fn box_mean_rows(data: &mut [f32], width: usize, height: usize, full: usize) {
     }
 }
 
-/// [`box_mean`] down every column at once, row by row (the same sums in the
+/// The box mean (see `box_mean` in the tests) down every column at once, row by row (the same sums in the
 /// same order, so the same results), which reads memory in order.
 fn box_mean_columns(data: &mut [f32], width: usize, height: usize, full: usize) {
     let half = (full + 2) / 2;

@@ -567,6 +567,8 @@ fn prefetch(bytes: &[u8], at: usize) {
 /// [`prefetch`] of every cache line of `bytes[range]`.
 #[inline]
 fn prefetch_range(bytes: &[u8], range: Range<usize>) {
+    // Clamped: a corrupt start list must not make this loop for long.
+    let range = range.start..range.end.min(bytes.len());
     let mut at = range.start;
     while at < range.end {
         prefetch(bytes, at);

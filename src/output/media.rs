@@ -12,7 +12,7 @@
 //!   would be, its members in the same order; paths break ties. Groups are
 //!   numbered in that order.
 
-use super::csv::{col, safe_cell, Cells};
+use super::csv::{safe_cell, Cells};
 use crate::digest::exif::CameraInfo;
 use crate::digest::pdq::{self, Pdq};
 use crate::hashset::pdq_index::PdqIndex;
@@ -41,6 +41,13 @@ pub const MEDIA_COLUMNS: [&str; 20] = [
     "group",
     "group_size",
 ];
+
+/// Positions of the columns the grouping fills.
+mod col {
+    pub const FROM_CAMERA: usize = 15;
+    pub const GROUP: usize = 18;
+    pub const GROUP_SIZE: usize = 19;
+}
 
 /// A media row before grouping: its cells (the group columns empty) and what
 /// ordering and grouping need.
@@ -87,19 +94,24 @@ pub fn media_row(r: &Record, cells: &Cells) -> Option<MediaRow> {
         safe_cell(cam.and_then(|c| f(c).as_deref()).unwrap_or("")).into_owned()
     };
     let gps = cam.and_then(|c| c.gps);
-    let coord = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+    // A negative coordinate is guarded like any cell that starts with `-`.
+    let coord = |v: Option<f64>| {
+        v.map(|x| safe_cell(&format!("{x:.6}")).into_owned())
+            .unwrap_or_default()
+    };
     let from_camera = cam.is_some_and(CameraInfo::from_camera);
     let (width, height) = r
         .pdq
         .as_ref()
         .map(|p| (p.width.to_string(), p.height.to_string()))
         .unwrap_or_default();
+    use super::csv::col as report;
     let row = [
-        cells[col::PATH].clone(),
-        cells[col::VERDICT].clone(),
-        cells[col::TYPE].clone(),
-        cells[col::TYPE_MISMATCH].clone(),
-        cells[col::SIZE].clone(),
+        cells[report::PATH].clone(),
+        cells[report::VERDICT].clone(),
+        cells[report::TYPE].clone(),
+        cells[report::TYPE_MISMATCH].clone(),
+        cells[report::SIZE].clone(),
         width,
         height,
         text(|c| &c.make),
@@ -111,8 +123,8 @@ pub fn media_row(r: &Record, cells: &Cells) -> Option<MediaRow> {
         coord(gps.and_then(|g| g.longitude)),
         text(|c| &c.software),
         if from_camera { "true" } else { "false" }.to_string(),
-        cells[col::PDQ].clone(),
-        cells[col::PDQ_QUALITY].clone(),
+        cells[report::PDQ].clone(),
+        cells[report::PDQ_QUALITY].clone(),
         String::new(),
         String::new(),
     ];
@@ -194,7 +206,7 @@ pub fn arrange(rows: Vec<MediaRow>, distance: u32) -> (Vec<[String; 20]>, MediaC
     for i in order {
         let g = group[i];
         let row = &mut rows[i];
-        if row.cells[15] == "true" {
+        if row.cells[col::FROM_CAMERA] == "true" {
             counts.from_camera += 1;
         }
         if row.turned.is_some() {
@@ -206,8 +218,8 @@ pub fn arrange(rows: Vec<MediaRow>, distance: u32) -> (Vec<[String; 20]>, MediaC
                 counts.largest_group = counts.largest_group.max(size[g]);
                 counts.groups
             });
-            row.cells[18] = number.to_string();
-            row.cells[19] = size[g].to_string();
+            row.cells[col::GROUP] = number.to_string();
+            row.cells[col::GROUP_SIZE] = size[g].to_string();
         }
         out.push(std::mem::take(&mut row.cells));
     }

@@ -96,7 +96,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// `report.csv`: one row per entry, sorted by path.
 pub const REPORT: &str = "report.csv";
-/// `hits.csv`: alert and conflict rows, written as found, sorted at the end.
+/// `hits.csv`: alert, conflict and similar rows, written as found, sorted at the end.
 pub const HITS: &str = "hits.csv";
 /// `summary.json`: totals, counts and timings.
 pub const SUMMARY: &str = "summary.json";

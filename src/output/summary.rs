@@ -91,7 +91,7 @@ pub struct Timings {
     pub hash_seconds: f64,
     /// From start to the last report written.
     pub total_seconds: f64,
-    /// From start to the first alert or conflict row of this run, if any.
+    /// From start to the first alert, conflict or similar row of this run, if any.
     pub first_hit_seconds: Option<f64>,
 }
 

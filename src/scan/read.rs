@@ -380,6 +380,7 @@ impl Worker<'_> {
 fn picture_hash(p: Picture, budget: &DecodeBudget) -> Result<PdqResult, NoHash> {
     match p {
         Picture::Bytes(format, bytes, _held) => picture::pdq_within(format, &bytes, budget),
+        Picture::NotDecoded(format) => Err(NoHash(format!("pdq: {} not decoded", format.name()))),
         Picture::TooLarge(format) => Err(NoHash(format!(
             "pdq: {} of more than {} MiB not decoded",
             format.name(),

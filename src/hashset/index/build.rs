@@ -261,7 +261,12 @@ impl Builder {
         };
         let mut fixed = [0u8; FIXED];
         fixed[..8].copy_from_slice(MAGIC);
-        fixed[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        let version = if layout.pdq.is_some() {
+            VERSION_PDQ
+        } else {
+            VERSION
+        };
+        fixed[8..12].copy_from_slice(&version.to_le_bytes());
         fixed[16..24].copy_from_slice(&(meta.len() as u64).to_le_bytes());
         w.write_all(&fixed)?;
         w.hashing = true;

@@ -8,8 +8,12 @@ use serde::{Deserialize, Serialize};
 
 /// The first 8 bytes of an index.
 pub const MAGIC: &[u8; 8] = b"HSWPHSX\0";
-/// The format version written.
+/// The format version written for a set without PDQ entries (read by every
+/// build).
 pub const VERSION: u32 = 1;
+/// The format version written for a set with PDQ entries, so that a build
+/// that cannot read them refuses the index instead of ignoring them.
+pub const VERSION_PDQ: u32 = 2;
 pub(super) const FIXED: usize = 64;
 /// Bytes of an entry record after its digests: size 8, flags 1, category 2, sources 2.
 pub(super) const RECORD_TAIL: usize = 13;

@@ -49,7 +49,7 @@ use super::{Algo, ContentCheck, HashSetLookup, PdqEntry, PdqMatch, SetEntry, Set
 use crate::digest::pdq::Pdq;
 pub use build::{in_memory, Builder, SORT_MEMORY};
 use layout::*;
-pub use layout::{Layout, PdqSection, Section, MAGIC, PDQ_RECORD, VERSION};
+pub use layout::{Layout, PdqSection, Section, MAGIC, PDQ_RECORD, VERSION, VERSION_PDQ};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io;
@@ -128,9 +128,9 @@ impl IndexSet {
             return Err("not a hashsweep index".into());
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
-        if version != VERSION {
+        if version != VERSION && version != VERSION_PDQ {
             return Err(format!(
-                "index format version {version}; this hashsweep reads version {VERSION}"
+                "index format version {version}; this hashsweep reads versions {VERSION} and {VERSION_PDQ}"
             ));
         }
         let meta_len = u64::from_le_bytes(bytes[16..24].try_into().expect("8")) as usize;
