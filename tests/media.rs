@@ -229,7 +229,7 @@ fn media_queue_with_exif_groups_and_camera_first() {
             b["latitude"].as_str(),
             b["longitude"].as_str()
         ),
-        ("true", "-33.856784", "151.215297")
+        ("true", "'-33.856784", "151.215297")
     );
     assert_eq!(
         (b["width"].as_str(), b["height"].as_str()),
@@ -332,6 +332,28 @@ fn similar_rows_and_no_pdq() {
     assert_eq!(s.row("/c.png")["verdict"], "unmatched");
     assert_eq!(s.hits().len(), 3);
     assert_eq!(s.summary()["verdicts"]["similar"], 3);
+    // The same bytes with one thread on the spinning-disk policy.
+    let one = scan(
+        &ev,
+        &tmp.path().join("case1"),
+        &[
+            "--hashset",
+            set.to_str().unwrap(),
+            "--threads",
+            "1",
+            "--io",
+            "hdd",
+        ],
+    );
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    for file in ["report.csv", "hits.csv", "media.csv"] {
+        let a = std::fs::read(s.dir.join(file)).unwrap();
+        let b = std::fs::read(one.dir.join(file)).unwrap();
+        assert!(
+            a == b,
+            "{file} differs between thread counts and read policies"
+        );
+    }
     // --no-pdq: no hash, nothing similar, the pictures still queued.
     let s = scan(
         &ev,

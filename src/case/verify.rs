@@ -388,9 +388,9 @@ fn read_report(
         previous = Some(cells[col::PATH].clone());
     }
     if let Some(h) = hits {
-        let result = h
-            .end(rows)
-            .map(|_| format!("{HITS} equals the {hit_rows} alert, conflict and similar rows of {REPORT}"));
+        let result = h.end(rows).map(|_| {
+            format!("{HITS} equals the {hit_rows} alert, conflict and similar rows of {REPORT}")
+        });
         compared.insert(0, ("hits", result));
     }
     if let Some(j) = json {
