@@ -10,7 +10,7 @@
 //! queries. Prints one line per size.
 
 use hashsweep::digest::pdq::Pdq;
-use hashsweep::hashset::pdq_index::{PdqIndex, PdqIndexView, DEFAULT_DISTANCE};
+use hashsweep::digest::pdq_index::{PdqIndex, PdqIndexView, DEFAULT_DISTANCE};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -81,6 +81,16 @@ pub fn for_terminal(text: &str) -> String {
     out
 }
 
+/// Neutralises a CSV cell that a spreadsheet would read as a formula: one
+/// that would begin with `=`, `+`, `-`, `@`, tab or carriage return gets a
+/// leading `'`.
+pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{s}")),
+        _ => std::borrow::Cow::Borrowed(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

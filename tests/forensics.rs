@@ -305,7 +305,7 @@ fn verify_fails(dir: &Path, expect: &str) {
 
 fn remanifest(dir: &Path) {
     sh(&format!(
-        "cd '{}' && sha256sum audit.jsonl hits.csv report.csv summary.json > manifest.sha256",
+        "cd '{}' && sha256sum audit.jsonl hits.csv media.csv report.csv summary.json > manifest.sha256",
         dir.display()
     ));
 }

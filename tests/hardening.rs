@@ -511,7 +511,7 @@ fn an_edited_journal_is_checked_on_resume() {
     )
     .unwrap();
     sh(&format!(
-        "cd '{}' && sha256sum audit.jsonl hits.csv report.csv summary.json > manifest.sha256",
+        "cd '{}' && sha256sum audit.jsonl hits.csv media.csv report.csv summary.json > manifest.sha256",
         bad.display()
     ));
     let out = verify(&bad);

@@ -52,7 +52,10 @@ fn references(code: &str, module: &[String], is_mod_rs: bool) -> Vec<Vec<String>
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut i = 0;
     while i < bytes.len() {
-        let rest = &code[i..];
+        let Some(rest) = code.get(i..) else {
+            i += 1; // inside a character that is not ASCII
+            continue;
+        };
         let (base, skip): (Vec<String>, usize) = if rest.starts_with("crate::") {
             (Vec::new(), 7)
         } else if rest.starts_with("super::") && (i == 0 || !ident(bytes[i - 1])) {

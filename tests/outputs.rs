@@ -195,7 +195,7 @@ fn jsonl_dfxml_and_stream_on_a_hostile_tree() {
         )
         .unwrap();
         sh(&format!(
-            "cd '{}' && sha256sum audit.jsonl hits.csv report.csv summary.json report.jsonl report.dfxml > manifest.sha256",
+            "cd '{}' && sha256sum audit.jsonl hits.csv media.csv report.csv summary.json report.jsonl report.dfxml > manifest.sha256",
             d.display()
         ));
         let v = run(&[std::ffi::OsStr::new("verify"), d.as_os_str()]);
@@ -207,7 +207,7 @@ fn jsonl_dfxml_and_stream_on_a_hostile_tree() {
     let d = tmp.path().join("t-unlisted");
     sh(&format!("cp -a '{}' '{}'", case.display(), d.display()));
     sh(&format!(
-        "cd '{}' && sha256sum audit.jsonl hits.csv report.csv summary.json report.dfxml > manifest.sha256",
+        "cd '{}' && sha256sum audit.jsonl hits.csv media.csv report.csv summary.json report.dfxml > manifest.sha256",
         d.display()
     ));
     let v = run(&[std::ffi::OsStr::new("verify"), d.as_os_str()]);

@@ -10,6 +10,7 @@
 pub mod content;
 pub mod exif;
 pub mod pdq;
+pub mod pdq_index;
 pub mod picture;
 pub mod rfc1321;
 

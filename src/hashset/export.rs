@@ -75,7 +75,7 @@ fn pdq(set: &IndexSet, out: &mut impl Write) -> io::Result<u64> {
             e.hash.to_hex(),
             e.quality.map(|q| q.to_string()).unwrap_or_default(),
             e.category.map(Category::notation).unwrap_or_default(),
-            crate::output::csv::safe_cell(&id).into_owned(),
+            crate::pathfmt::safe_cell(&id).into_owned(),
         ])?;
         n += 1;
     }

@@ -14,7 +14,6 @@ pub mod formats;
 pub mod import;
 pub mod index;
 pub mod input;
-pub mod pdq_index;
 pub mod read;
 
 pub use category::Category;

@@ -8,7 +8,6 @@
 use crate::digest::to_hex;
 use crate::record::Record;
 use crate::time::FileTime;
-use std::borrow::Cow;
 
 /// The report columns, in order. Later versions may append columns, never reorder.
 pub const COLUMNS: [&str; 18] = [
@@ -68,13 +67,7 @@ pub mod col {
     pub const PDQ_QUALITY: usize = 17;
 }
 
-/// Neutralises a cell that a spreadsheet would read as a formula.
-pub fn safe_cell(s: &str) -> Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
-    }
-}
+pub use crate::pathfmt::safe_cell;
 
 fn time(t: Option<FileTime>) -> String {
     t.map(FileTime::rfc3339).unwrap_or_default()

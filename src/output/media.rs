@@ -15,7 +15,7 @@
 use super::csv::{safe_cell, Cells};
 use crate::digest::exif::CameraInfo;
 use crate::digest::pdq::{self, Pdq};
-use crate::hashset::pdq_index::PdqIndex;
+use crate::digest::pdq_index::PdqIndex;
 use crate::record::{Record, Verdict};
 
 /// The columns of `media.csv`.

@@ -468,6 +468,6 @@ fn pdq_parts(mut all: Vec<PdqEntry>) -> PdqParts {
         duplicates: read - kept.len() as u64,
         records,
         ids,
-        search: crate::hashset::pdq_index::build(&hashes),
+        search: crate::digest::pdq_index::build(&hashes),
     }
 }

@@ -68,7 +68,7 @@ pub struct Layout {
 
 /// Where a set's PDQ entries are: their records (in hash order), the bytes of
 /// their identifiers, and the search structure over their hashes
-/// ([`crate::hashset::pdq_index`]), each 8-aligned.
+/// ([`crate::digest::pdq_index`]), each 8-aligned.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PdqSection {
     /// Entries.

@@ -44,9 +44,9 @@ pub mod build;
 mod layout;
 pub mod sorter;
 
-use super::pdq_index::PdqIndexView;
 use super::{Algo, ContentCheck, HashSetLookup, PdqEntry, PdqMatch, SetEntry, SetInfo};
 use crate::digest::pdq::Pdq;
+use crate::digest::pdq_index::PdqIndexView;
 pub use build::{in_memory, Builder, SORT_MEMORY};
 use layout::*;
 pub use layout::{Layout, PdqSection, Section, MAGIC, PDQ_RECORD, VERSION, VERSION_PDQ};
@@ -188,7 +188,7 @@ impl IndexSet {
                 );
             }
             let search = &bytes[p.search as usize..(p.search + p.search_len) as usize];
-            let view = crate::hashset::pdq_index::PdqIndexView::new(search)
+            let view = crate::digest::pdq_index::PdqIndexView::new(search)
                 .map_err(|e| format!("corrupt index (PDQ search structure: {e})"))?;
             if view.len() as u64 != p.entries {
                 return Err("corrupt index (PDQ entry count)".into());
