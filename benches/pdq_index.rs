@@ -11,6 +11,7 @@
 
 use hashsweep::digest::pdq::Pdq;
 use hashsweep::digest::pdq_index::{PdqIndex, PdqIndexView, DEFAULT_DISTANCE};
+use hashsweep::testing::Rng;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -20,43 +21,6 @@ const DEFAULT_SIZES: [usize; 2] = [1_000_000, 10_000_000];
 const RUN_TIME: Duration = Duration::from_secs(2);
 /// Distinct queries prepared (used round and round).
 const QUERIES: usize = 1 << 16;
-
-/// A small xorshift generator, seeded.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn hash(&mut self) -> Pdq {
-        let mut w = [0u16; 16];
-        for c in w.chunks_exact_mut(4) {
-            let x = self.next();
-            for (i, v) in c.iter_mut().enumerate() {
-                *v = (x >> (16 * i)) as u16;
-            }
-        }
-        Pdq(w)
-    }
-
-    /// `hash` with `k` distinct bits flipped.
-    fn flip(&mut self, hash: &Pdq, k: u32) -> Pdq {
-        let mut out = *hash;
-        while out.distance(hash) < k {
-            let bit = self.below(256);
-            out.0[bit / 16] ^= 1 << (bit % 16);
-        }
-        out
-    }
-}
 
 /// A query and the entry it must find (`None` for a random query).
 struct Query {

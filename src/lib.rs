@@ -23,6 +23,8 @@ pub mod pathfmt;
 pub mod progress;
 pub mod record;
 pub mod scan;
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 
 /// The tool's name as written into every report.

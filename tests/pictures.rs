@@ -5,6 +5,7 @@
 mod util;
 
 use hashsweep::digest::picture::{pdq_of, Format};
+use hashsweep::testing::Rng;
 use std::io::Cursor;
 
 /// A small picture with some structure, encoded as `format`.
@@ -19,27 +20,13 @@ fn encoded(format: image::ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut b = seed.to_vec();
     for _ in 0..1 + rng.below(8) {
         match rng.below(5) {
             0 if !b.is_empty() => {
                 let i = rng.below(b.len());
-                b[i] = rng.next() as u8;
+                b[i] = rng.next_u64() as u8;
             }
             1 if !b.is_empty() => {
                 let i = rng.below(b.len());

@@ -1,5 +1,6 @@
 use super::testing::{jpeg_with_exif, jpeg_with_tiff, tiff};
 use super::*;
+use crate::testing::Rng;
 
 /// A real 16 x 8 grey baseline JPEG.
 const TINY_JPEG: &[u8] = b"\
@@ -296,20 +297,6 @@ fn truncated_blocks_give_none_or_true_facts() {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Seeded mutations of Exif pictures in every container: never a panic
 /// out of this module (the crate's own are caught), text always safe,
 /// coordinates always in range.
@@ -330,7 +317,7 @@ fn mutated_blocks_never_panic() {
         for _ in 0..1 + rng.below(6) {
             let i = rng.below(b.len());
             match rng.below(5) {
-                0 => b[i] = rng.next() as u8,
+                0 => b[i] = rng.next_u64() as u8,
                 1 => b[i] ^= 1 << rng.below(8),
                 2 if b.len() > i + 4 => b[i..i + 4].fill(if rng.below(2) == 0 { 0xff } else { 0 }),
                 3 => b.truncate(i.max(1)),

@@ -1,42 +1,6 @@
 use super::build::build_with_key_bits;
 use super::*;
-
-/// A small xorshift generator, seeded.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn hash(&mut self) -> Pdq {
-        let mut w = [0u16; 16];
-        for c in w.chunks_exact_mut(4) {
-            let x = self.next();
-            for (i, v) in c.iter_mut().enumerate() {
-                *v = (x >> (16 * i)) as u16;
-            }
-        }
-        Pdq(w)
-    }
-
-    /// `hash` with `k` distinct bits flipped.
-    fn flip(&mut self, hash: &Pdq, k: u32) -> Pdq {
-        let mut out = *hash;
-        while out.distance(hash) < k {
-            let bit = self.below(256) as usize;
-            out.0[bit / 16] ^= 1 << (bit % 16);
-        }
-        out
-    }
-}
+use crate::testing::Rng;
 
 /// A set with clusters of near hashes and repeats, as pictures give.
 fn clustered(rng: &mut Rng, n: usize) -> Vec<Pdq> {
@@ -44,11 +8,11 @@ fn clustered(rng: &mut Rng, n: usize) -> Vec<Pdq> {
     while set.len() < n {
         match rng.below(4) {
             0 | 1 if !set.is_empty() => {
-                let base = set[rng.below(set.len() as u64) as usize];
+                let base = set[rng.below(set.len())];
                 let k = rng.below(48) as u32;
                 set.push(rng.flip(&base, k));
             }
-            2 if !set.is_empty() => set.push(set[rng.below(set.len() as u64) as usize]),
+            2 if !set.is_empty() => set.push(set[rng.below(set.len())]),
             _ => set.push(rng.hash()),
         }
     }
@@ -65,7 +29,7 @@ fn compare(bytes: &[u8], set: &[Pdq], rng: &mut Rng, queries: usize) {
         let query = if set.is_empty() || i % 3 == 0 {
             rng.hash()
         } else {
-            let base = set[rng.below(set.len() as u64) as usize];
+            let base = set[rng.below(set.len())];
             let k = rng.below(45) as u32;
             rng.flip(&base, k)
         };
@@ -96,12 +60,12 @@ fn deltas_are_distinct_and_ordered_by_bits() {
 #[test]
 fn every_scanner_agrees_with_counting_bits() {
     let mut rng = Rng(5);
-    let inline: Vec<u8> = (0..2 * 300).map(|_| rng.next() as u8).collect();
+    let inline: Vec<u8> = (0..2 * 300).map(|_| rng.next_u64() as u8).collect();
     let mut got = Vec::new();
     for _ in 0..3000 {
-        let a = rng.below(301) as usize;
-        let b = a + rng.below(301 - a as u64) as usize;
-        let word = rng.next() as u16;
+        let a = rng.below(301);
+        let b = a + rng.below(301 - a);
+        let word = rng.next_u64() as u16;
         let near = rng.below(18) as u32;
         let want: Vec<(u32, u32)> = (a..b)
             .filter(|&i| {
@@ -189,7 +153,7 @@ fn full_width_keys_on_a_large_set_agree_with_a_linear_scan() {
             rng.hash()
         } else {
             let k = rng.below(42) as u32;
-            let base = set[rng.below(set.len() as u64) as usize];
+            let base = set[rng.below(set.len())];
             rng.flip(&base, k)
         };
         want.clear();
@@ -258,18 +222,18 @@ fn corrupt_content_does_not_panic() {
     for round in 0..40 {
         let mut bytes = clean.clone();
         // Scribble over a run of the body: starts, inline words, entry numbers.
-        let len = 1 + rng.below(4096) as usize;
-        let at = HEADER_LEN + rng.below((bytes.len() - HEADER_LEN - len) as u64) as usize;
+        let len = 1 + rng.below(4096);
+        let at = HEADER_LEN + rng.below(bytes.len() - HEADER_LEN - len);
         for b in &mut bytes[at..at + len] {
             *b = if round % 2 == 0 {
                 0xFF
             } else {
-                rng.next() as u8
+                rng.next_u64() as u8
             };
         }
         let view = PdqIndexView::new(&bytes).unwrap();
         for _ in 0..20 {
-            let query = set[rng.below(set.len() as u64) as usize];
+            let query = set[rng.below(set.len())];
             out.clear();
             view.search(&query, 31, &mut out);
             view.search(&query, 63, &mut out);
