@@ -65,14 +65,22 @@ pub fn unescape(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether `c` changes the order in which the text around it is shown (the
+/// bidirectional marks, embeddings, overrides and isolates): such characters
+/// can disguise a name or its neighbours.
+pub fn reorders_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// Makes text safe to print on a terminal: control characters (C0, DEL, C1),
 /// which could move the cursor or rewrite the screen, become `\u{..}` escapes.
 pub fn for_terminal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
+        if c.is_control() || reorders_text(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);

@@ -379,10 +379,7 @@ fn read_report(
         if let Some(x) = &mut xml {
             x.next(dfxml::fileobject(&cells).as_bytes(), what);
         }
-        let kind = &cells[col::TYPE];
-        if matches!(verdict, Verdict::Unmatched | Verdict::Similar)
-            && (kind.starts_with("image/") || kind.starts_with("video/"))
-        {
+        if crate::output::media::queued(verdict, &cells[col::TYPE]) {
             media.push(media_key(&cells));
         }
         previous = Some(cells[col::PATH].clone());

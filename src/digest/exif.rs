@@ -199,13 +199,6 @@ fn text_of(value: &Value) -> Option<String> {
     }
 }
 
-/// Characters that reorder the text around them when shown: dropped, so a
-/// field cannot disguise itself or its neighbours in a report.
-const BIDI_CONTROLS: &[char] = &[
-    '\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
-    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
-];
-
 /// Text for a report cell: bytes that are not UTF-8 replaced, line breaks
 /// and tabs made spaces, other control and bidirectional-control characters
 /// removed, trimmed, and cut to [`MAX_TEXT`] characters; `None` if nothing
@@ -217,7 +210,7 @@ fn clean_text(bytes: &[u8]) -> Option<String> {
     for c in String::from_utf8_lossy(bytes).chars() {
         if c.is_whitespace() {
             s.push(' ');
-        } else if !c.is_control() && !BIDI_CONTROLS.contains(&c) {
+        } else if !c.is_control() && !crate::pathfmt::reorders_text(c) {
             s.push(c);
         }
     }

@@ -122,10 +122,21 @@ pub struct DecodeBudget {
     freed: std::sync::Condvar,
 }
 
-/// Memory taken from a [`DecodeBudget`], given back when dropped.
-pub struct Taken<'a> {
-    budget: &'a DecodeBudget,
+/// Memory taken from a [`DecodeBudget`] through `B` (a borrow of it, or a
+/// shared handle its owner keeps), given back when dropped.
+#[derive(Debug)]
+pub struct Taken<B: std::ops::Deref<Target = DecodeBudget>> {
+    budget: B,
     bytes: u64,
+}
+
+/// Memory held from a shared [`DecodeBudget`] by its owner.
+pub type Held = Taken<std::sync::Arc<DecodeBudget>>;
+
+impl std::fmt::Debug for DecodeBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DecodeBudget({} bytes)", self.total)
+    }
 }
 
 impl DecodeBudget {
@@ -139,57 +150,38 @@ impl DecodeBudget {
     }
 
     /// Takes `bytes` (at most the whole budget), waiting until that much is free.
-    pub fn take(&self, bytes: u64) -> Taken<'_> {
+    pub fn take(&self, bytes: u64) -> Taken<&DecodeBudget> {
+        let bytes = self.wait_for(bytes);
+        Taken {
+            budget: self,
+            bytes,
+        }
+    }
+
+    /// [`DecodeBudget::take`], the memory held by the caller for as long as
+    /// it keeps the result.
+    pub fn hold(self: &std::sync::Arc<Self>, bytes: u64) -> Held {
+        let bytes = self.wait_for(bytes);
+        Taken {
+            budget: self.clone(),
+            bytes,
+        }
+    }
+
+    /// Waits until `bytes` (at most the whole budget) are free and takes
+    /// them; returns how many were taken.
+    fn wait_for(&self, bytes: u64) -> u64 {
         let bytes = bytes.min(self.total);
         let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
         while *left < bytes {
             left = self.freed.wait(left).unwrap_or_else(|e| e.into_inner());
         }
         *left -= bytes;
-        Taken {
-            budget: self,
-            bytes,
-        }
+        bytes
     }
 }
 
-/// Memory held from a shared [`DecodeBudget`] by its owner, given back when
-/// dropped.
-#[derive(Debug)]
-pub struct Held {
-    budget: std::sync::Arc<DecodeBudget>,
-    bytes: u64,
-}
-
-impl std::fmt::Debug for DecodeBudget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DecodeBudget({} bytes)", self.total)
-    }
-}
-
-impl DecodeBudget {
-    /// [`DecodeBudget::take`], the memory held by the caller for as long as
-    /// it keeps the result.
-    pub fn hold(self: &std::sync::Arc<Self>, bytes: u64) -> Held {
-        let taken = self.take(bytes);
-        let bytes = taken.bytes;
-        std::mem::forget(taken);
-        Held {
-            budget: self.clone(),
-            bytes,
-        }
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut left = self.budget.left.lock().unwrap_or_else(|e| e.into_inner());
-        *left += self.bytes;
-        self.budget.freed.notify_all();
-    }
-}
-
-impl Drop for Taken<'_> {
+impl<B: std::ops::Deref<Target = DecodeBudget>> Drop for Taken<B> {
     fn drop(&mut self) {
         let mut left = self.budget.left.lock().unwrap_or_else(|e| e.into_inner());
         *left += self.bytes;
@@ -238,7 +230,10 @@ fn decode_and_hash(
 
 /// Luminance, its width and height, and the memory taken for it; then the
 /// picture's own width and height (larger when decoded at a reduced size).
-type Decoded<'a> = ((Vec<f32>, usize, usize, Taken<'a>), (u32, u32));
+type Decoded<'a> = (
+    (Vec<f32>, usize, usize, Taken<&'a DecodeBudget>),
+    (u32, u32),
+);
 
 fn too_large(format: Format, w: u64, h: u64) -> NoHash {
     NoHash(format!(

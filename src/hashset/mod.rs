@@ -129,10 +129,13 @@ pub fn cut_id(id: &mut String) {
     if id.starts_with('\'') && id[1..].starts_with(['=', '+', '-', '@', '\t', '\r']) {
         id.remove(0);
     }
-    if id.chars().any(|c| c.is_control() || is_reordering(c)) {
+    if id
+        .chars()
+        .any(|c| c.is_control() || crate::pathfmt::reorders_text(c))
+    {
         *id = id
             .chars()
-            .filter(|c| !is_reordering(*c))
+            .filter(|c| !crate::pathfmt::reorders_text(*c))
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
     }
@@ -143,11 +146,6 @@ pub fn cut_id(id: &mut String) {
         }
         id.truncate(end);
     }
-}
-
-/// Characters that change the order text is shown in.
-fn is_reordering(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl PdqEntry {

@@ -76,17 +76,20 @@ pub struct MediaCounts {
     pub from_camera: u64,
 }
 
-/// Whether a row's content type is a picture or a video.
-fn is_media(mime: &str) -> bool {
-    mime.starts_with("image/") || mime.starts_with("video/")
+/// Whether a row of `verdict` whose content type is `mime` belongs in the
+/// queue: a picture or a video that no set knows.
+pub fn queued(verdict: Verdict, mime: &str) -> bool {
+    matches!(verdict, Verdict::Unmatched | Verdict::Similar)
+        && (mime.starts_with("image/") || mime.starts_with("video/"))
 }
 
 /// The media row of a report row, if it belongs in the queue.
 pub fn media_row(r: &Record, cells: &Cells) -> Option<MediaRow> {
-    if !matches!(r.verdict, Verdict::Unmatched | Verdict::Similar) {
-        return None;
-    }
-    if !r.content.as_ref().is_some_and(|c| is_media(&c.mime)) {
+    if !r
+        .content
+        .as_ref()
+        .is_some_and(|c| queued(r.verdict, &c.mime))
+    {
         return None;
     }
     let cam: Option<&CameraInfo> = r.camera.as_ref().map(|c| &c.0);

@@ -352,16 +352,20 @@ impl Worker<'_> {
         let digests = hasher.finish(overran);
         let mut j = self.matcher.judge(&digests, size, scratch);
         if let (Some(picture), Some((budget, _)), false) = (picture, self.pictures, overran) {
-            if let Picture::Bytes(_, bytes, _) = &picture {
-                r.camera = crate::digest::exif::camera_info(bytes)
-                    .map(|c| Box::new(crate::record::Camera(c)));
-            }
-            match picture_hash(picture, budget) {
+            match picture_hash(&picture, budget) {
                 Ok(p) => {
                     self.matcher.judge_picture(&mut j, &p, scratch);
                     r.pdq = Some(Box::new(p));
                 }
                 Err(NoHash(reason)) => r.notes.push(Note::NoPdq { reason }),
+            }
+            // Camera facts are for the unknown-media queue only.
+            let queued = |c: &Content| crate::output::media::queued(j.verdict, &c.mime);
+            if let (Picture::Bytes(_, bytes, _), true) =
+                (&picture, r.content.as_ref().is_some_and(queued))
+            {
+                r.camera = crate::digest::exif::camera_info(bytes)
+                    .map(|c| Box::new(crate::record::Camera(c)));
             }
         }
         r.size = size;
@@ -377,9 +381,9 @@ impl Worker<'_> {
 }
 
 /// The PDQ hash of a picture kept from its read, or why there is none.
-fn picture_hash(p: Picture, budget: &DecodeBudget) -> Result<PdqResult, NoHash> {
-    match p {
-        Picture::Bytes(format, bytes, _held) => picture::pdq_within(format, &bytes, budget),
+fn picture_hash(p: &Picture, budget: &DecodeBudget) -> Result<PdqResult, NoHash> {
+    match *p {
+        Picture::Bytes(format, ref bytes, _) => picture::pdq_within(format, bytes, budget),
         Picture::NotDecoded(format) => Err(NoHash(format!("pdq: {} not decoded", format.name()))),
         Picture::TooLarge(format) => Err(NoHash(format!(
             "pdq: {} of more than {} MiB not decoded",

@@ -19,7 +19,42 @@ pub enum Family {
     Icse,
 }
 
-fn unquote(field: &[u8]) -> &[u8] {
+/// Reads every row of a CSV set after its header, handing each with its
+/// 1-based line to `row`. A blank line is passed over. A malformed row, or one
+/// `row` refuses, is bad: the import's error in strict mode, counted and
+/// skipped in lenient mode. A read error ends the import.
+pub(crate) fn csv_rows<R: Read>(
+    reader: &mut csv::Reader<R>,
+    sink: &mut Sink,
+    mut row: impl FnMut(&csv::ByteRecord, u64, &mut Sink) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_byte_record(&mut rec) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = rec.position().map_or(line, |p| p.line());
+                if rec.len() == 1 && rec[0].trim_ascii().is_empty() {
+                    continue;
+                }
+                if let Err(e) = row(&rec, line, sink) {
+                    sink.bad(e)?;
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    return Err(ParseError::new(line, format!("read error: {io}")));
+                }
+                sink.bad(ParseError::new(line, format!("malformed CSV: {e}")))?;
+            }
+        }
+    }
+}
+
+/// A header or field without its surrounding blanks and double quotes.
+pub(crate) fn unquote(field: &[u8]) -> &[u8] {
     let f = field.trim_ascii();
     f.strip_prefix(b"\"")
         .and_then(|f| f.strip_suffix(b"\""))
@@ -133,30 +168,11 @@ pub fn parse(r: impl Read, family: Family, sink: &mut Sink) -> Result<&'static s
     let legacy = header
         .iter()
         .any(|h| unquote(h).eq_ignore_ascii_case(b"md4"));
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map_or(line, |p| p.line());
-                if rec.len() == 1 && rec[0].trim_ascii().is_empty() {
-                    continue; // a blank line, e.g. at the end of HashKeeper files
-                }
-                match record(&rec, &cols, line) {
-                    Ok(e) => sink.entry(e),
-                    Err(e) => sink.bad(e)?,
-                }
-            }
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                if let csv::ErrorKind::Io(io) = e.kind() {
-                    return Err(ParseError::new(line, format!("read error: {io}")));
-                }
-                sink.bad(ParseError::new(line, format!("malformed CSV: {e}")))?;
-            }
-        }
-    }
+    // A blank line (at the end of HashKeeper files) is passed over.
+    csv_rows(&mut reader, sink, |rec, line, sink| {
+        sink.entry(record(rec, &cols, line)?);
+        Ok(())
+    })?;
     Ok(match family {
         Family::Nsrl if legacy => "nsrl-rds-1.5",
         Family::Nsrl => "nsrl-rds-2",

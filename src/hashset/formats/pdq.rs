@@ -12,17 +12,11 @@
 //!   last two say what they are and are recognised by themselves; bare hex is a
 //!   SHA-256 list unless the import is told `--format pdq`.
 
+use super::csvsets::{csv_rows, unquote};
 use crate::digest::pdq::Pdq;
 use crate::hashset::input::{column_digest, parse_size, Lines, Sink};
 use crate::hashset::{Algo, Category, ParseError, PdqEntry, SetEntry};
 use std::io::{BufRead, Read};
-
-fn unquote(field: &[u8]) -> &[u8] {
-    let f = field.trim_ascii();
-    f.strip_prefix(b"\"")
-        .and_then(|f| f.strip_suffix(b"\""))
-        .unwrap_or(f)
-}
 
 /// Whether a first line is a CSV header naming a `pdq` column.
 pub fn sniff_csv(first_line: &[u8]) -> bool {
@@ -184,32 +178,14 @@ pub fn parse_csv(r: impl Read, sink: &mut Sink) -> Result<&'static str, ParseErr
         .map_err(|e| ParseError::new(1, format!("unreadable header: {e}")))?
         .clone();
     let cols = columns(&header)?;
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map_or(line, |p| p.line());
-                if rec.len() == 1 && rec[0].trim_ascii().is_empty() {
-                    continue;
-                }
-                match row(&rec, &cols, line) {
-                    Ok(Some((p, d))) if d.is_empty() => sink.pdq_entry(p),
-                    Ok(Some((p, d))) => sink.entry_with_pdq(d, p),
-                    Ok(None) => {}
-                    Err(e) => sink.bad(e)?,
-                }
-            }
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                if let csv::ErrorKind::Io(io) = e.kind() {
-                    return Err(ParseError::new(line, format!("read error: {io}")));
-                }
-                sink.bad(ParseError::new(line, format!("malformed CSV: {e}")))?;
-            }
+    csv_rows(&mut reader, sink, |rec, line, sink| {
+        match row(rec, &cols, line)? {
+            Some((p, d)) if d.is_empty() => sink.pdq_entry(p),
+            Some((p, d)) => sink.entry_with_pdq(d, p),
+            None => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(if cols.report {
         "pdq-csv (hashsweep report)"
     } else {
