@@ -121,6 +121,8 @@ pub struct ScanArgs {
     pub pdq: bool,
     /// `--pdq-distance`.
     pub pdq_distance: u32,
+    /// Read archives' members, within these limits (`None`: `--no-archives`).
+    pub archives: Option<crate::archive::Limits>,
     /// Enter other filesystems mounted below the evidence root.
     pub cross_filesystems: bool,
     /// The full argument vector, for provenance.
@@ -165,6 +167,8 @@ pub struct ScanConfig {
     pub sha256_reason: &'static str,
     /// Whether pictures' PDQ hashes are computed.
     pub pdq: bool,
+    /// Archives' members are read within these limits (`None`: `--no-archives`).
+    pub archives: Option<crate::archive::Limits>,
     /// Enter other filesystems.
     pub cross_filesystems: bool,
     /// The loaded sets.
@@ -377,6 +381,7 @@ impl ScanConfig {
             sha256,
             sha256_reason,
             pdq: args.pdq,
+            archives: args.archives,
             cross_filesystems: args.cross_filesystems,
             matcher,
             argv: args
@@ -452,6 +457,12 @@ impl ScanConfig {
             "cross_filesystems": self.cross_filesystems,
             "pdq": self.pdq,
             "pdq_distance": self.matcher.pdq_distance(),
+            "archives": self.archives.map(|l| json!({
+                "depth": l.depth,
+                "members": l.members,
+                "bytes": l.bytes,
+                "ratio": l.ratio,
+            })),
         })
     }
 
@@ -499,6 +510,7 @@ impl ScanConfig {
             ("cross_filesystems", "--cross-filesystems setting"),
             ("pdq", "--no-pdq setting"),
             ("pdq_distance", "--pdq-distance"),
+            ("archives", "--no-archives and --archive-* settings"),
         ] {
             if before[key] != now[key] {
                 return Err(refuse(format!(

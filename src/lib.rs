@@ -10,6 +10,7 @@
 //! lifecycle), with [`config`] validating everything before the evidence is
 //! touched.
 
+pub mod archive;
 pub mod case;
 pub mod config;
 pub mod digest;

@@ -287,6 +287,53 @@ pub enum Note {
         /// The path read.
         to: String,
     },
+    /// An archive whose members were read.
+    Archive {
+        /// Its format.
+        format: String,
+        /// Members listed (rows made), not counting those of nested archives.
+        members: u64,
+    },
+    /// An archive whose members past one were not read: a limit was reached.
+    ArchiveStopped {
+        /// Which.
+        limit: crate::archive::Limit,
+        /// Its value.
+        value: u64,
+        /// The member at which it was reached.
+        at: String,
+    },
+    /// An archive whose members were not read at all.
+    NotExpanded {
+        /// Why.
+        reason: String,
+    },
+    /// An archive that could not be read to its end.
+    ArchiveDamaged {
+        /// Where reading stopped.
+        at: String,
+        /// Why.
+        error: String,
+    },
+    /// A member whose bytes were not read to their end, for a limit.
+    MemberCut {
+        /// Which.
+        limit: crate::archive::Limit,
+        /// Its value.
+        value: u64,
+        /// Bytes read before it.
+        read: u64,
+    },
+    /// An encrypted member, not read.
+    Encrypted {
+        /// Its CRC-32, where the archive gives one.
+        crc: Option<u32>,
+    },
+    /// A member of a tar that is a hard link to another.
+    ArchiveLink {
+        /// The other member's name.
+        to: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -366,6 +413,31 @@ impl fmt::Display for Note {
                 }
             }
             Note::NoPdq { reason } => f.write_str(reason),
+            Note::Archive { format, members } => {
+                write!(f, "archive ({format}): {members} members read")
+            }
+            Note::ArchiveStopped { limit, value, at } => write!(
+                f,
+                "archive: members from {at} on not read: {}",
+                limit.describe(*value)
+            ),
+            Note::NotExpanded { reason } => write!(f, "archive: members not read: {reason}"),
+            Note::ArchiveDamaged { at, error } => write!(
+                f,
+                "archive damaged or truncated: reading stopped at {at}: {error}; the members before have rows"
+            ),
+            Note::MemberCut { limit, value, read } => write!(
+                f,
+                "not read to its end ({read} bytes read, no digests): {}",
+                limit.describe(*value)
+            ),
+            Note::Encrypted { crc } => match crc {
+                Some(c) => write!(f, "encrypted: not read (crc32 {c:08x})"),
+                None => f.write_str("encrypted: not read"),
+            },
+            Note::ArchiveLink { to } => {
+                write!(f, "hard link to member {to} of the same archive; not read again")
+            }
         }
     }
 }
@@ -457,6 +529,9 @@ pub struct Record {
     /// Not a column: it makes the report writer log an audit event.
     #[serde(skip)]
     pub changed: bool,
+    /// The rows of an archive's members (and theirs), written before it.
+    #[serde(skip)]
+    pub members: Vec<Record>,
 }
 
 impl Record {
@@ -476,6 +551,7 @@ impl Record {
             pdq: None,
             camera: None,
             changed: false,
+            members: Vec::new(),
         }
     }
 

@@ -64,6 +64,16 @@ fn damaged(what: &str) -> io::Error {
 
 /// The path of a journal row. The journal writes `path` first, so it is read
 /// without parsing the rest; a row written otherwise is parsed whole.
+/// The sort key of a row's path: members right after their archive (see
+/// [`crate::pathfmt::sort_key`]).
+fn order_key(path: String) -> String {
+    if path.contains(crate::pathfmt::MEMBER_SEP) {
+        crate::pathfmt::sort_key(&path).into_owned()
+    } else {
+        path
+    }
+}
+
 fn path_of(line: &[u8]) -> io::Result<String> {
     const LEAD: &[u8] = b"{\"path\":\"";
     if let Some(rest) = line.strip_prefix(LEAD) {
@@ -165,7 +175,7 @@ pub fn sorted_lines(
             break;
         }
         let key = Key {
-            path: path_of(&line)?,
+            path: order_key(path_of(&line)?),
             at,
             len: u32::try_from(line.len()).map_err(|_| damaged(journal::JOURNAL))?,
         };

@@ -355,7 +355,7 @@ fn read_report(
         let path = &cells[col::PATH];
         if previous
             .as_ref()
-            .is_some_and(|p| p.as_str() >= path.as_str())
+            .is_some_and(|p| crate::pathfmt::sort_key(p) >= crate::pathfmt::sort_key(path))
         {
             return Err(format!("{REPORT} is not sorted by path at {path:?}"));
         }
@@ -589,10 +589,18 @@ fn check_counts(s: &Value, tally: &Tally, rows: u64) -> Result<String, String> {
             s["totals"]["rows"]
         ));
     }
-    if s["complete"] == true && s["totals"]["entries_found"] != rows {
+    let members = tally.archives.members;
+    if s["complete"] == true && s["totals"]["entries_found"] != rows.saturating_sub(members) {
         return Err(format!(
-            "the scan is complete, but {REPORT} has {rows} rows for {} entries found: a complete case has exactly one row per entry",
+            "the scan is complete, but {REPORT} has {rows} rows ({members} of them archive members) for {} entries found: a complete case has exactly one row per entry and member",
             s["totals"]["entries_found"]
+        ));
+    }
+    let archives = serde_json::to_value(&tally.archives).expect("counts serialise");
+    if s["archives"] != archives {
+        return Err(format!(
+            "archive counts of {REPORT} {archives} differ from {SUMMARY} {}",
+            s["archives"]
         ));
     }
     // The status and exit status follow from the rows: a summary that says

@@ -206,6 +206,33 @@ pub struct ScanFlags {
           value_parser = clap::value_parser!(u32).range(0..=63))]
     pub pdq_distance: u32,
 
+    /// Do not read the members of archives (zip, 7z, tar, gzip, bzip2, xz,
+    /// zstd): an archive is hashed as one file, as any other.
+    #[arg(long)]
+    pub no_archives: bool,
+
+    /// Read archives inside archives down to this depth (1: only the archives
+    /// on the evidence).
+    #[arg(long, value_name = "N", default_value_t = hashsweep::archive::Limits::default().depth,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub archive_depth: u32,
+
+    /// Read at most N members of one archive, counting those of nested ones.
+    #[arg(long, value_name = "N", default_value_t = hashsweep::archive::Limits::default().members,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub archive_members: u64,
+
+    /// Expand at most this many bytes from one archive, counting nested ones
+    /// (a number of bytes, or with K, M, G or T: binary units).
+    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = parse_size)]
+    pub archive_bytes: u64,
+
+    /// Stop expanding a member, or an archive as a whole, past the first MiB
+    /// once it has expanded to more than N times its compressed size.
+    #[arg(long, value_name = "N", default_value_t = hashsweep::archive::Limits::default().ratio,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub archive_ratio: u64,
+
     /// Enter filesystems mounted below EVIDENCE (by default they are listed as skipped).
     #[arg(long)]
     pub cross_filesystems: bool,
@@ -245,4 +272,22 @@ pub struct ScanFlags {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// A size in bytes: digits, optionally followed by K, M, G or T (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        Some('T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (digits, then K, M, G or T)"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n && *v > 0)
+        .ok_or_else(|| format!("`{s}` is not a size greater than 0 that fits in 64 bits"))
 }

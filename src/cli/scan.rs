@@ -48,6 +48,12 @@ pub fn run(flags: ScanFlags) -> ExitStatus {
         sha256: flags.sha256,
         pdq: !flags.no_pdq,
         pdq_distance: flags.pdq_distance,
+        archives: (!flags.no_archives).then_some(hashsweep::archive::Limits {
+            depth: flags.archive_depth,
+            members: flags.archive_members,
+            bytes: flags.archive_bytes,
+            ratio: flags.archive_ratio,
+        }),
         cross_filesystems: flags.cross_filesystems,
         argv: std::env::args_os().collect(),
         resume: flags.resume,

@@ -303,7 +303,26 @@ pub struct FileHasher {
     at_size: Option<MultiHasher>,
     pictures: Option<std::sync::Arc<picture::DecodeBudget>>,
     picture: Option<Picture>,
+    archives: Option<std::sync::Arc<picture::DecodeBudget>>,
+    archive: Option<KeptArchive>,
 }
+
+/// An archive's bytes kept from the read, to read its members from.
+#[derive(Debug)]
+pub enum KeptArchive {
+    /// Every byte read (up to [`ARCHIVE_KEEP`]) and the memory taken for them.
+    Bytes(crate::archive::Format, Vec<u8>, picture::Held),
+    /// An archive of more than [`ARCHIVE_KEEP`] bytes, or of a format whose
+    /// members are not read (RAR): not kept.
+    NotKept(crate::archive::Format),
+}
+
+/// Archives up to this size are kept in memory from their one read; larger
+/// ones are read again from the evidence for their members.
+pub const ARCHIVE_KEEP: u64 = picture::MAX_BYTES;
+
+/// Memory for archives' bytes kept from their reads, shared by every reader.
+pub const ARCHIVE_MEMORY: u64 = 1 << 30;
 
 /// A picture's bytes kept from the read, for its PDQ hash.
 #[derive(Debug)]
@@ -329,6 +348,45 @@ impl FileHasher {
             fed: 0,
             pictures: None,
             picture: None,
+            archives: None,
+            archive: None,
+        }
+    }
+
+    /// Also keeps the bytes of an archive (told from its first bytes) for
+    /// [`FileHasher::take_archive`], taking the memory for them from
+    /// `buffers` (`None`: archives are not read).
+    pub fn with_archives(
+        mut self,
+        buffers: Option<std::sync::Arc<picture::DecodeBudget>>,
+    ) -> FileHasher {
+        self.archives = buffers;
+        self
+    }
+
+    /// The archive's bytes, when the file starts like an archive.
+    pub fn take_archive(&mut self) -> Option<KeptArchive> {
+        self.archive.take()
+    }
+
+    fn keep_archive(&mut self, data: &[u8]) {
+        if self.fed == 0 && !data.is_empty() && self.picture.is_none() {
+            let buffers = self.archives.as_ref().expect("keeping archives");
+            self.archive = crate::archive::Format::detect(data).map(|f| {
+                if f == crate::archive::Format::Rar || self.size > ARCHIVE_KEEP {
+                    KeptArchive::NotKept(f)
+                } else {
+                    let held = buffers.hold(self.size);
+                    KeptArchive::Bytes(f, Vec::with_capacity(self.size as usize), held)
+                }
+            });
+        }
+        if let Some(KeptArchive::Bytes(f, bytes, _)) = &mut self.archive {
+            if (bytes.len() + data.len()) as u64 > ARCHIVE_KEEP {
+                self.archive = Some(KeptArchive::NotKept(*f));
+            } else {
+                bytes.extend_from_slice(data);
+            }
         }
     }
 
@@ -347,8 +405,12 @@ impl FileHasher {
     pub fn restart(&mut self) {
         let sha256 = self.hasher.sha256.is_some();
         let buffers = self.pictures.take();
+        let archives = self.archives.take();
         self.picture = None;
-        *self = FileHasher::new(sha256, self.size).with_pictures(buffers);
+        self.archive = None;
+        *self = FileHasher::new(sha256, self.size)
+            .with_pictures(buffers)
+            .with_archives(archives);
     }
 
     /// Whether the file is a picture whose bytes are being kept.
@@ -406,6 +468,9 @@ impl Update for FileHasher {
     fn update(&mut self, data: &[u8]) {
         if self.pictures.is_some() {
             self.keep(data);
+        }
+        if self.archives.is_some() {
+            self.keep_archive(data);
         }
         let len = data.len() as u64;
         if self.at_size.is_none() && self.fed + len >= self.size {

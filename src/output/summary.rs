@@ -67,7 +67,8 @@ pub struct SetSummary {
 /// Totals.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
-    /// Entries the walk found (every row of a complete scan).
+    /// Entries the walk found (with the archive members, every row of a
+    /// complete scan).
     pub entries_found: u64,
     /// Rows written to report.csv.
     pub rows: u64,
@@ -148,6 +149,8 @@ pub struct Summary {
     /// The unknown-media queue (`media.csv`): rows, near-duplicate groups,
     /// pictures straight from a camera.
     pub media: super::media::MediaCounts,
+    /// Archives whose members were read, member rows, limits reached.
+    pub archives: ArchiveCounts,
     /// Case files written besides the four always there (`report.jsonl`,
     /// `report.dfxml`).
     pub outputs: Vec<&'static str>,
@@ -174,6 +177,38 @@ pub struct Tally {
     /// Directories that could not be listed, or not to the end: their
     /// content is unknown, so the scan cannot be complete.
     pub unlisted_dirs: u64,
+    /// Archives read and their members.
+    pub archives: ArchiveCounts,
+}
+
+/// Archives whose members were read, member rows, and rows whose notes say
+/// a limit was reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ArchiveCounts {
+    /// Rows of archives whose members were read (at any depth).
+    pub archives: u64,
+    /// Rows of archive members (at any depth).
+    pub members: u64,
+    /// Rows whose notes say a limit was reached, by limit: an archive whose
+    /// reading stopped there, a member cut short, a nested archive not read.
+    pub limits_reached: BTreeMap<&'static str, u64>,
+}
+
+impl ArchiveCounts {
+    /// Counts a row from its path and its notes' text.
+    fn add(&mut self, path: &str, notes: &str) {
+        if crate::pathfmt::is_member(path) {
+            self.members += 1;
+        }
+        if notes.starts_with("archive (") || notes.contains("; archive (") {
+            self.archives += 1;
+        }
+        for l in crate::archive::Limit::ALL {
+            if notes.contains(l.marker()) {
+                *self.limits_reached.entry(l.as_str()).or_default() += 1;
+            }
+        }
+    }
 }
 
 impl Tally {
@@ -187,6 +222,7 @@ impl Tally {
 
     /// Counts one row.
     pub fn add(&mut self, r: &crate::record::Record) {
+        self.archives.add(&r.path, &r.note_text());
         self.count(
             r.verdict,
             r.kind == crate::record::Kind::Directory,
@@ -210,6 +246,7 @@ impl Tally {
         };
         let sets = cell(col::HASHSETS);
         let category = cell(col::CATEGORY);
+        self.archives.add(cell(col::PATH), cell(col::NOTE));
         self.count(
             verdict,
             cell(col::KIND) == "directory",

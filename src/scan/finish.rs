@@ -290,6 +290,7 @@ pub fn seal(cfg: &ScanConfig, tally: &Tally, m: Measured, mut audit: Audit) -> R
         exit_status: status.code(),
         warnings: m.warnings,
         media: m.media,
+        archives: tally.archives.clone(),
         outputs: outputs.clone(),
     };
     let mut json = serde_json::to_vec_pretty(&summary).expect("summary serialises");

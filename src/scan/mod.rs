@@ -18,6 +18,7 @@
 //! an external sort.
 
 pub mod finish;
+pub mod members;
 pub mod plan;
 pub mod queue;
 pub mod read;
@@ -540,11 +541,13 @@ impl Stages<'_> {
         let (tx, rx) = crossbeam_channel::bounded::<Msg>(4096);
         let budget = DecodeBudget::new(picture::DECODE_MEMORY);
         let buffers = std::sync::Arc::new(DecodeBudget::new(picture::BUFFER_MEMORY));
+        let archive_buffers = std::sync::Arc::new(DecodeBudget::new(crate::digest::ARCHIVE_MEMORY));
         let worker = Worker {
             source,
             matcher: &cfg.matcher,
             sha256: cfg.sha256,
             pictures: cfg.pdq.then_some((&budget, &buffers)),
+            archives: cfg.archives.as_ref().map(|l| (l, &archive_buffers)),
             todo: &todo,
             queue: &queue,
             progress,
@@ -673,7 +676,11 @@ impl Stages<'_> {
         drop(hits);
 
         let entries_found = todo.len() as u64;
-        let rows_missing = case.journal.rows() < entries_found;
+        let rows_missing = case
+            .journal
+            .rows()
+            .saturating_sub(case.tally.archives.members)
+            < entries_found;
         let (walk_seconds, walk_cut) = walk_end;
         // Incomplete only when entries are missing (or were never listed): a
         // signal that arrives once every row is done leaves a complete scan.

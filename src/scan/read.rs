@@ -39,6 +39,9 @@ pub struct Worker<'a> {
     /// Pictures' PDQ hashes are computed, their decodes sharing the first
     /// budget and their kept bytes the second (`None` with `--no-pdq`).
     pub pictures: Option<(&'a DecodeBudget, &'a std::sync::Arc<DecodeBudget>)>,
+    /// Archives' members are read within these limits, their bytes kept from
+    /// the read taking memory from this budget (`None` with `--no-archives`).
+    pub archives: Option<(&'a crate::archive::Limits, &'a std::sync::Arc<DecodeBudget>)>,
     /// The entries.
     pub todo: &'a Todo,
     /// What to read next.
@@ -103,11 +106,13 @@ impl Worker<'_> {
     /// Counts a finished record's hits, stopping the queue at `--stop-after`,
     /// before it goes to the writer: with one reader no further file is taken.
     pub fn count(&self, id: u32, r: &Record) {
-        if self.stop_after.is_none() || !r.verdict.is_hit() {
+        let found = r.verdict.is_hit() as u64
+            + r.members.iter().filter(|m| m.verdict.is_hit()).count() as u64;
+        if self.stop_after.is_none() || found == 0 {
             return;
         }
         let late = self.todo.late(id).map_or(0, <[u32]>::len);
-        let paths = 1 + (self.todo.links(id).len() + late) as u64;
+        let paths = found * (1 + (self.todo.links(id).len() + late) as u64);
         let n = self.hits.fetch_add(paths, Ordering::SeqCst) + paths;
         if self.stop_after.is_some_and(|k| n >= k) {
             self.halt.store(true, Ordering::SeqCst);
@@ -202,13 +207,20 @@ impl Worker<'_> {
         let total = *read.as_ref().unwrap_or(&(n as u64));
         file.reached(total, true);
         let after = file.after();
+        drop(file);
+        let archive = hasher.take_archive();
         self.conclude(&mut r, hasher, read, size, after, scratch);
+        if !self.expand(t.index, &mut r, archive, scratch) {
+            return Step::Cut;
+        }
         Step::Done(Box::new(r))
     }
 
     /// The hasher of a file of `size` bytes at open.
     pub fn hasher(&self, size: u64) -> FileHasher {
-        FileHasher::new(self.sha256, size).with_pictures(self.pictures.map(|p| p.1.clone()))
+        FileHasher::new(self.sha256, size)
+            .with_pictures(self.pictures.map(|p| p.1.clone()))
+            .with_archives(self.archives.map(|a| a.1.clone()))
     }
 
     /// Whether the reading of a file that has reached `total` bytes, of `size`
@@ -306,7 +318,7 @@ impl Worker<'_> {
     pub fn conclude(
         &self,
         r: &mut Record,
-        mut hasher: FileHasher,
+        hasher: FileHasher,
         read: Result<u64, ReadEnd>,
         size_at_open: u64,
         after: Option<After>,
@@ -348,6 +360,21 @@ impl Worker<'_> {
                 r.changed = true;
             }
         }
+        r.size = size;
+        self.judge_into(r, hasher, overran, scratch);
+    }
+
+    /// Judges the file read into `hasher` (of `r.size` bytes; `overran`: its
+    /// digests are of its size at open), with its picture's PDQ hash and
+    /// camera facts; the matcher's notes go before those in `r`.
+    pub fn judge_into(
+        &self,
+        r: &mut Record,
+        mut hasher: FileHasher,
+        overran: bool,
+        scratch: &mut Scratch,
+    ) {
+        let size = r.size;
         let picture = hasher.take_picture();
         let digests = hasher.finish(overran);
         let mut j = self.matcher.judge(&digests, size, scratch);

@@ -194,7 +194,7 @@ impl Worker<'_> {
                     pool.put(buf);
                 }
                 Feed::End { read, after } => {
-                    let Some((id, mut r, size, hasher)) = current.take() else {
+                    let Some((id, mut r, size, mut hasher)) = current.take() else {
                         continue;
                     };
                     if matches!(read, Err(ReadEnd::Halted(Halt::Stopped)))
@@ -202,7 +202,11 @@ impl Worker<'_> {
                     {
                         continue;
                     }
+                    let archive = hasher.take_archive();
                     self.conclude(&mut r, hasher, read, size, after, &mut scratch);
+                    if !self.expand(id, &mut r, archive, &mut scratch) {
+                        continue;
+                    }
                     let bytes = r.size;
                     self.count(id, &r);
                     if tx.send(Msg::Row(id, *r)).is_err() {

@@ -159,13 +159,26 @@ impl Writer<'_> {
                 to: record.path.clone(),
             });
             copy.changed = false;
+            // The members again, under this path.
+            for m in &mut copy.members {
+                m.path = format!("{}{}", copy.path, &m.path[record.path.len()..]);
+            }
             self.progress.file_done(copy.size);
             self.write(copy)?;
         }
         Ok(others.len())
     }
 
-    fn write(&mut self, record: Record) -> Result<()> {
+    /// Writes a row, after the rows of its archive members (so that a journal
+    /// holding an archive's row holds its members' too).
+    fn write(&mut self, mut record: Record) -> Result<()> {
+        for m in std::mem::take(&mut record.members) {
+            self.write_one(m)?;
+        }
+        self.write_one(record)
+    }
+
+    fn write_one(&mut self, record: Record) -> Result<()> {
         let jpath = self.journal.path().to_path_buf();
         self.journal
             .append(&record)

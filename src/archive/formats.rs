@@ -1,0 +1,416 @@
+//! The readers of each format, behind [`super::walk`].
+
+use super::{stream_member_name, Broken, Entry, EntryKind, Flow, Format, Input, Visit};
+use crate::record::Kind;
+use crate::time::FileTime;
+use std::io::{self, Cursor, Read};
+
+/// Memory a decompressor may take for its dictionary or window (xz, 7z):
+/// a header asking for more is refused, not allocated.
+pub const DECODER_MEMORY_KB: u32 = 512 << 10;
+
+/// Bytes of a symbolic link's target read from a zip (which stores the
+/// target as the member's content).
+const LINK_TARGET_MAX: u64 = 4096;
+
+fn broken(at: impl Into<String>, error: impl ToString) -> Broken {
+    Broken {
+        at: at.into(),
+        error: error.to_string(),
+    }
+}
+
+/// A zip archive's members in directory order. A zip whose directory cannot
+/// be read (truncated, say) is read again front to back by its local headers,
+/// so the members before the damage still get their rows.
+pub fn zip(input: Input, visit: &mut Visit) -> Result<(), Broken> {
+    match input {
+        Input::Bytes(b) => zip_from(Cursor::new(b), visit),
+        Input::Seekable(r, _) => zip_from(io::BufReader::with_capacity(64 << 10, r), visit),
+        Input::Stream(_) => Err(broken(
+            "the start",
+            "a zip is read from memory or a file, not a stream",
+        )),
+    }
+}
+
+fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), Broken> {
+    let mut archive = match zip::ZipArchive::new(&mut reader) {
+        Ok(a) => a,
+        Err(e) => {
+            let directory = e.to_string();
+            let _ = reader.rewind();
+            return zip_local_headers(&mut reader, visit).and(Err(broken(
+                "the central directory",
+                format!("{directory}; the members were read from their local headers"),
+            )));
+        }
+    };
+    let overlap = zip_overlap(&mut archive);
+    for i in 0..archive.len() {
+        let at = || format!("member {}", i + 1);
+        let mut entry = match archive.by_index_raw(i) {
+            Ok(f) => zip_entry(&f),
+            Err(e) => return Err(broken(at(), e)),
+        };
+        let flow = if entry.kind == EntryKind::File && !entry.encrypted {
+            match archive.by_index(i) {
+                Ok(mut f) => visit(&entry, Some(&mut f)),
+                Err(e) => {
+                    entry.unreadable = Some(e.to_string());
+                    visit(&entry, None)
+                }
+            }
+        } else if matches!(entry.kind, EntryKind::Symlink(_)) && !entry.encrypted {
+            if let Ok(f) = archive.by_index(i) {
+                let mut target = Vec::new();
+                let _ = f.take(LINK_TARGET_MAX).read_to_end(&mut target);
+                entry.kind = EntryKind::Symlink(target);
+            }
+            visit(&entry, None)
+        } else {
+            visit(&entry, None)
+        };
+        if flow == Flow::Stop {
+            return Ok(());
+        }
+    }
+    match overlap {
+        Some(n) => Err(broken(
+            "the central directory",
+            format!("{n} members' compressed data overlap another's (a zip bomb's construction: the same bytes read again and again)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// How many members' data overlap another's.
+fn zip_overlap<R: Read + io::Seek>(archive: &mut zip::ZipArchive<R>) -> Option<usize> {
+    let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        if let Ok(f) = archive.by_index_raw(i) {
+            if let (Some(start), c) = (f.data_start(), f.compressed_size()) {
+                if c > 0 {
+                    ranges.push((start, start.saturating_add(c)));
+                }
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut end = 0u64;
+    let mut n = 0;
+    for (i, &(s, e)) in ranges.iter().enumerate() {
+        if i > 0 && s < end {
+            n += 1;
+        }
+        end = end.max(e);
+    }
+    (n > 0).then_some(n)
+}
+
+fn zip_entry<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Entry {
+    let kind = if f.is_dir() {
+        EntryKind::Directory
+    } else if f.is_symlink() {
+        EntryKind::Symlink(Vec::new())
+    } else {
+        EntryKind::File
+    };
+    let unix = f.extra_data_fields().find_map(|x| match x {
+        zip::extra_fields::ExtraField::ExtendedTimestamp(t) => t.mod_time(),
+        _ => None,
+    });
+    let modified = match unix {
+        Some(secs) => Some(FileTime {
+            secs: secs as i64,
+            nanos: 0,
+        }),
+        None => f.last_modified().and_then(|d| {
+            dos_time(
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+            )
+        }),
+    };
+    Entry {
+        name: f.name_raw().to_vec(),
+        kind,
+        modified,
+        size: Some(f.size()),
+        packed: Some(f.compressed_size()),
+        crc: Some(f.crc32()),
+        encrypted: f.encrypted(),
+        unreadable: None,
+    }
+}
+
+/// A zip's MS-DOS time, which carries no time zone: read as UTC.
+fn dos_time(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8) -> Option<FileTime> {
+    let dt = jiff::civil::DateTime::new(y as i16, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0)
+        .ok()?;
+    let ts = dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(FileTime {
+        secs: ts.as_second(),
+        nanos: 0,
+    })
+}
+
+/// A zip read front to back by its local headers.
+fn zip_local_headers(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
+    let mut reader = reader;
+    for n in 1.. {
+        let mut f = match zip::read::read_zipfile_from_stream(&mut reader) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(broken(format!("member {n} (local header)"), e)),
+        };
+        let entry = zip_entry(&f);
+        let flow = if entry.kind == EntryKind::File && !entry.encrypted {
+            visit(&entry, Some(&mut f))
+        } else {
+            visit(&entry, None)
+        };
+        if flow == Flow::Stop {
+            return Ok(());
+        }
+        // The rest of a member not read to its end is skipped by the next call.
+        let _ = io::copy(&mut f, &mut io::sink());
+    }
+    Ok(())
+}
+
+/// A 7z archive's members. Encrypted ones (no password is ever tried) are
+/// listed without their bytes.
+pub fn seven_z(input: Input, visit: &mut Visit) -> Result<(), Broken> {
+    match input {
+        Input::Bytes(b) => seven_z_from(Cursor::new(b), visit),
+        Input::Seekable(r, _) => seven_z_from(io::BufReader::with_capacity(64 << 10, r), visit),
+        Input::Stream(_) => Err(broken(
+            "the start",
+            "a 7z is read from memory or a file, not a stream",
+        )),
+    }
+}
+
+fn is_encryption(e: &sevenz_rust2::Error) -> bool {
+    use sevenz_rust2::Error as E;
+    match e {
+        E::PasswordRequired | E::MaybeBadPassword(_) => true,
+        E::UnsupportedCompressionMethod(m) => m.to_ascii_lowercase().contains("aes"),
+        other => other.to_string().to_ascii_lowercase().contains("aes"),
+    }
+}
+
+fn seven_z_from<R: Read + io::Seek>(reader: R, visit: &mut Visit) -> Result<(), Broken> {
+    use sevenz_rust2::{ArchiveReader, EntryDecision, Password};
+    let mut archive = match ArchiveReader::new_with_memory_limit(
+        reader,
+        Password::from_raw(b""),
+        DECODER_MEMORY_KB as usize,
+    ) {
+        Ok(a) => a,
+        Err(e) if is_encryption(&e) => {
+            return Err(broken(
+                "the header",
+                "encrypted: not read (the member list itself is encrypted)",
+            ))
+        }
+        Err(e) => return Err(broken("the header", e)),
+    };
+    archive.set_thread_count(1);
+    let entries: Vec<Entry> = archive.archive().files.iter().map(seven_z_entry).collect();
+    let mut seen = 0usize;
+    let mut stopped = false;
+    let result = archive.for_each_entries_with_decision(|e, r| {
+        let entry = seven_z_entry(e);
+        seen += 1;
+        let flow = if entry.kind == EntryKind::File && e.has_stream {
+            visit(&entry, Some(r))
+        } else {
+            visit(&entry, None)
+        };
+        if flow == Flow::Stop {
+            stopped = true;
+            return Ok(EntryDecision::Stop);
+        }
+        Ok(EntryDecision::Continue)
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(_) if stopped => Ok(()),
+        Err(e) if is_encryption(&e) => {
+            // The members not reached are listed, encrypted.
+            for mut entry in entries.into_iter().skip(seen) {
+                entry.encrypted = entry.kind == EntryKind::File;
+                if visit(&entry, None) == Flow::Stop {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(broken(format!("member {}", seen.max(1)), e)),
+    }
+}
+
+fn seven_z_entry(e: &sevenz_rust2::ArchiveEntry) -> Entry {
+    let modified = e.has_last_modified_date.then(|| {
+        let ticks: u64 = e.last_modified_date.into();
+        FileTime {
+            secs: (ticks / 10_000_000) as i64 - 11_644_473_600,
+            nanos: (ticks % 10_000_000) as u32 * 100,
+        }
+    });
+    Entry {
+        name: e.name.as_bytes().to_vec(),
+        kind: if e.is_directory {
+            EntryKind::Directory
+        } else {
+            EntryKind::File
+        },
+        modified,
+        size: Some(e.size),
+        packed: (e.compressed_size > 0).then_some(e.compressed_size),
+        crc: e.has_crc.then_some(e.crc as u32),
+        encrypted: false,
+        unreadable: None,
+    }
+}
+
+/// A tar archive's members, front to back.
+pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive.entries().map_err(|e| broken("the start", e))?;
+    for (n, e) in entries.enumerate() {
+        let mut e = e.map_err(|err| broken(format!("member {}", n + 1), err))?;
+        let h = e.header();
+        let t = h.entry_type();
+        let link = || {
+            e.link_name_bytes()
+                .map(|l| l.into_owned())
+                .unwrap_or_default()
+        };
+        let kind = if t.is_dir() {
+            EntryKind::Directory
+        } else if t.is_symlink() {
+            EntryKind::Symlink(link())
+        } else if t.is_hard_link() {
+            EntryKind::HardLink(link())
+        } else if t.is_fifo() {
+            EntryKind::Other(Kind::Fifo)
+        } else if t.is_character_special() {
+            EntryKind::Other(Kind::CharDevice)
+        } else if t.is_block_special() {
+            EntryKind::Other(Kind::BlockDevice)
+        } else if t.is_file() || t.is_contiguous() || t.as_byte() == b'S' {
+            EntryKind::File
+        } else {
+            EntryKind::Other(Kind::Other)
+        };
+        let entry = Entry {
+            name: e.path_bytes().into_owned(),
+            modified: h.mtime().ok().map(|s| FileTime {
+                secs: s as i64,
+                nanos: 0,
+            }),
+            size: Some(e.size()),
+            packed: Some(e.size()),
+            crc: None,
+            encrypted: false,
+            unreadable: None,
+            kind,
+        };
+        let flow = if entry.kind == EntryKind::File {
+            visit(&entry, Some(&mut e))
+        } else {
+            visit(&entry, None)
+        };
+        if flow == Flow::Stop {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The one member of a compressed stream: its name from the stream (gzip)
+/// or from the container's `name`.
+pub fn single(
+    format: Format,
+    reader: &mut dyn Read,
+    name: &[u8],
+    visit: &mut Visit,
+) -> Result<(), Broken> {
+    let mut entry = Entry {
+        name: stream_member_name(format, name),
+        ..Entry::default()
+    };
+    let mut decoder: Box<dyn Read + '_> = match format {
+        Format::Gzip => {
+            // The header is parsed with the first bytes decompressed: read
+            // them first, then hand them on ahead of the rest.
+            let mut d = flate2::read::MultiGzDecoder::new(reader);
+            let mut first = vec![0u8; 64 << 10];
+            let (n, err) = fill(&mut d, &mut first);
+            first.truncate(n);
+            if let Some(h) = d.header() {
+                if let Some(f) = h.filename().filter(|f| !f.is_empty()) {
+                    entry.name = f.to_vec();
+                }
+                entry.modified = (h.mtime() != 0).then(|| FileTime {
+                    secs: h.mtime() as i64,
+                    nanos: 0,
+                });
+            }
+            Box::new(Cursor::new(first).chain(ErrAfter { inner: d, err }))
+        }
+        Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
+        Format::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
+            reader,
+            true,
+            DECODER_MEMORY_KB,
+        )),
+        Format::Zstd => {
+            let mut d = zstd::stream::read::Decoder::new(reader)
+                .map_err(|e| broken("the stream's start", e))?;
+            // Windows up to 512 MiB (zstd --long uses more than the 8 MiB
+            // that decoders accept unless told).
+            let _ = d.window_log_max(29);
+            Box::new(d)
+        }
+        _ => return Err(broken("the start", "not a compressed stream")),
+    };
+    visit(&entry, Some(&mut decoder));
+    Ok(())
+}
+
+/// Reads into `buf` until it is full, the reader ends or fails.
+fn fill(r: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
+}
+
+/// A reader that first returns an error held over from before, then reads on.
+struct ErrAfter<R> {
+    inner: R,
+    err: Option<io::Error>,
+}
+
+impl<R: Read> Read for ErrAfter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        self.inner.read(buf)
+    }
+}

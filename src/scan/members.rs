@@ -1,0 +1,564 @@
+//! Archive members as rows. After an archive is read and judged as a file,
+//! its members are read from the bytes kept from that read (or, for an
+//! archive too large to keep, from the evidence again, front to back), each
+//! streamed into the hashers and judged like any file, and nested archives
+//! read in turn, within the limits ([`crate::archive::Limits`]). Nothing is
+//! written to disk. The rows go with the archive's own row to the writer.
+//!
+//! Streamed formats (tar, and the single streams of gzip, bzip2, xz and
+//! zstd) are read from their parent's stream as it is decompressed: the
+//! bytes that hash a `.tar` member are the bytes its members are read from.
+//! A nested zip or 7z needs its directory, at its end: its bytes are held in
+//! memory while it is read (up to [`crate::archive::NESTED_MEMORY`]).
+//!
+//! Every byte expanded is metered: a member or an archive on the evidence
+//! that expands past its ratio, the bytes or the members allowed stops the
+//! reading of that archive there; the member being read gets no digests (they
+//! would be of part of it) and a note, and every archive around it a note
+//! saying where it stopped.
+
+use super::read::Worker;
+use crate::archive::{self, Entry, EntryKind, Flow, Format, Input, Limit, Limits};
+use crate::digest::content::ContentType;
+use crate::digest::{self, FileHasher, KeptArchive, ReadEnd, Update};
+use crate::evidence::{EvidenceFile, Opened};
+use crate::matcher::Scratch;
+use crate::pathfmt;
+use crate::record::{Content, Kind, Note, Record, Verdict};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::io::{self, Read};
+
+/// Counts shared by every level of one archive on the evidence.
+struct Meter {
+    limits: Limits,
+    /// Bytes expanded at every level (a nested archive's members count again).
+    bytes: Cell<u64>,
+    /// Bytes allowed by the ratio of the archive on the evidence.
+    ratio_cap: u64,
+    /// The limit that ended the reading, and the member it was reached at.
+    stop: std::cell::RefCell<Option<(Limit, u64, String)>>,
+    /// Set when the scan is stopping.
+    interrupted: Cell<bool>,
+}
+
+impl Meter {
+    fn stopped(&self) -> bool {
+        self.stop.borrow().is_some() || self.interrupted.get()
+    }
+}
+
+/// A member's reader that counts its bytes against the limits and stops with
+/// an error once one is passed (the limit is then in `hit`).
+struct Metered<'m, R> {
+    inner: R,
+    meter: &'m Meter,
+    read: u64,
+    /// Bytes this member may expand to (its own ratio).
+    cap: u64,
+    hit: Option<(Limit, u64)>,
+    stop: &'m dyn Fn() -> bool,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if (self.stop)() {
+            self.meter.interrupted.set(true);
+        }
+        if self.meter.stopped() && self.hit.is_none() {
+            return Err(io::Error::other("the reading of this archive stopped"));
+        }
+        if let Some((l, _)) = self.hit {
+            return Err(io::Error::other(format!("limit {} reached", l.as_str())));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let total = self.meter.bytes.get() + n as u64;
+        self.meter.bytes.set(total);
+        let l = &self.meter.limits;
+        self.hit = if total > l.bytes {
+            Some((Limit::Bytes, l.bytes))
+        } else if self.read > self.cap || total > self.meter.ratio_cap {
+            Some((Limit::Ratio, l.ratio))
+        } else {
+            None
+        };
+        if let Some((l, _)) = self.hit {
+            return Err(io::Error::other(format!("limit {} reached", l.as_str())));
+        }
+        Ok(n)
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Tee<'h, R> {
+    inner: R,
+    hasher: &'h mut FileHasher,
+    fed: u64,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.fed += n as u64;
+        Ok(n)
+    }
+}
+
+/// An evidence file as a reader that seeks.
+struct Seekable<'f> {
+    file: &'f mut dyn EvidenceFile,
+    at: u64,
+    size: u64,
+}
+
+impl Read for Seekable<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl io::Seek for Seekable<'_> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let to = match pos {
+            io::SeekFrom::Start(n) => Some(n),
+            io::SeekFrom::End(d) => self.size.checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.at.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.file.seek_to(to)?;
+        self.at = to;
+        Ok(to)
+    }
+}
+
+/// The reading of one archive on the evidence and all nested in it.
+struct Expansion<'w, 's> {
+    worker: &'w Worker<'w>,
+    scratch: &'s mut Scratch,
+    /// Members made so far, at every level.
+    members: u64,
+    /// Bytes of nested archives held in memory now.
+    held: u64,
+    /// MD5s of the archives being read, outermost first (an archive that
+    /// holds itself is not read again).
+    chain: Vec<[u8; 16]>,
+    rows: Vec<Record>,
+}
+
+impl Worker<'_> {
+    /// Reads the members of archive `r` (entry `id`), from the bytes `kept`
+    /// from its read, into `r.members`, with notes on `r`. Returns false when
+    /// the scan stopped meanwhile (the archive then gets no row: a resume
+    /// reads it again).
+    pub fn expand(
+        &self,
+        id: u32,
+        r: &mut Record,
+        kept: Option<KeptArchive>,
+        scratch: &mut Scratch,
+    ) -> bool {
+        let (Some((limits, _)), Some(kept)) = (self.archives, kept) else {
+            return true;
+        };
+        let Some(digests) = r.digests else {
+            return true;
+        };
+        let (listing, i) = self.todo.get(id);
+        let name = listing.name_of(i).to_vec();
+        let stop = || self.queue.stopped();
+        let meter = Meter {
+            limits: *limits,
+            bytes: Cell::new(0),
+            ratio_cap: archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(r.size)),
+            stop: Default::default(),
+            interrupted: Cell::new(false),
+        };
+        let mut x = Expansion {
+            worker: self,
+            scratch,
+            members: 0,
+            held: 0,
+            chain: vec![digests.md5],
+            rows: Vec::new(),
+        };
+        let path = r.path.clone();
+        let notes = match kept {
+            KeptArchive::Bytes(format, bytes, _held) => {
+                x.walk(&meter, &stop, &path, format, Input::Bytes(&bytes), &name, 1)
+            }
+            KeptArchive::NotKept(Format::Rar) => vec![Note::NotExpanded {
+                reason: "RAR archives are recognised, not read (no maintained reader is built in)"
+                    .into(),
+            }],
+            KeptArchive::NotKept(format) => {
+                // Too large to keep: read again from the evidence.
+                match self.source.open(listing, i, false, self.progress) {
+                    Opened::File(mut f) => {
+                        let size = f.size();
+                        let mut s = Seekable {
+                            file: &mut *f,
+                            at: 0,
+                            size,
+                        };
+                        let _ = s.file.seek_to(0);
+                        x.walk(&meter, &stop, &path, format, Input::Seekable(&mut s, size), &name, 1)
+                    }
+                    Opened::Failed { note, .. } => vec![Note::NotExpanded {
+                        reason: format!(
+                            "too large to keep from its read, and it could not be opened again: {note}"
+                        ),
+                    }],
+                }
+            }
+        };
+        if meter.interrupted.get() || self.queue.stopped() {
+            return false;
+        }
+        r.notes.extend(notes);
+        r.members = x.rows;
+        true
+    }
+}
+
+impl Expansion<'_, '_> {
+    /// Reads archive `path` (of `format`, named `name`) at nesting `depth`
+    /// (1 for an archive on the evidence); returns the notes for its row.
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &mut self,
+        meter: &Meter,
+        stop: &dyn Fn() -> bool,
+        path: &str,
+        format: Format,
+        input: Input,
+        name: &[u8],
+        depth: u32,
+    ) -> Vec<Note> {
+        let mut names: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut count = 0u64;
+        let result = archive::walk(format, input, name, &mut |entry, reader| {
+            if meter.stopped() {
+                return Flow::Stop;
+            }
+            if entry.kind == EntryKind::Directory {
+                return Flow::Go;
+            }
+            let occurrence = names.entry(entry.name.clone()).or_insert(0);
+            *occurrence += 1;
+            let mpath = pathfmt::member_path(path, &entry.name, *occurrence);
+            if self.members >= meter.limits.members {
+                *meter.stop.borrow_mut() = Some((Limit::Members, meter.limits.members, mpath));
+                return Flow::Stop;
+            }
+            self.members += 1;
+            count += 1;
+            let row = self.member(meter, stop, mpath, entry, reader, depth);
+            self.rows.push(row);
+            if meter.stopped() {
+                Flow::Stop
+            } else {
+                Flow::Go
+            }
+        });
+        let mut notes = vec![Note::Archive {
+            format: format.name().into(),
+            members: count,
+        }];
+        if let Some((limit, value, at)) = meter.stop.borrow().clone() {
+            notes.push(Note::ArchiveStopped { limit, value, at });
+        } else if let Err(b) = result {
+            if !meter.interrupted.get() {
+                notes.push(Note::ArchiveDamaged {
+                    at: b.at,
+                    error: b.error,
+                });
+            }
+        }
+        notes
+    }
+
+    /// The row of one member (reading it, and any archive in it).
+    fn member(
+        &mut self,
+        meter: &Meter,
+        stop: &dyn Fn() -> bool,
+        path: String,
+        entry: &Entry,
+        reader: Option<&mut dyn Read>,
+        depth: u32,
+    ) -> Record {
+        let mut r = Record::new(path, Kind::File);
+        r.times.modified = entry.modified;
+        r.size = entry.size.unwrap_or(0);
+        match &entry.kind {
+            EntryKind::Symlink(target) => {
+                r.kind = Kind::Symlink;
+                r.notes.push(Note::Symlink {
+                    target: pathfmt::escape(target),
+                });
+                return r;
+            }
+            EntryKind::HardLink(to) => {
+                r.notes.push(Note::ArchiveLink {
+                    to: pathfmt::escape(to),
+                });
+                return r;
+            }
+            EntryKind::Other(kind) => {
+                r.kind = *kind;
+                r.notes.push(match kind {
+                    Kind::Fifo => Note::Fifo,
+                    Kind::Socket => Note::Socket,
+                    Kind::CharDevice | Kind::BlockDevice => Note::Device { major: 0, minor: 0 },
+                    _ => Note::UnknownType,
+                });
+                return r;
+            }
+            EntryKind::File | EntryKind::Directory => {}
+        }
+        if entry.encrypted {
+            r.verdict = Verdict::Unreadable;
+            r.notes.push(Note::Encrypted { crc: entry.crc });
+            return r;
+        }
+        if let Some(error) = &entry.unreadable {
+            r.verdict = Verdict::Unreadable;
+            r.notes.push(Note::CannotOpen {
+                error: error.clone(),
+            });
+            return r;
+        }
+        let Some(reader) = reader else {
+            return r;
+        };
+        let limits = meter.limits;
+        let cap = match entry.packed {
+            Some(p) if p > 0 => archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(p)),
+            _ => u64::MAX,
+        };
+        let mut metered = Metered {
+            inner: reader,
+            meter,
+            read: 0,
+            cap,
+            hit: None,
+            stop,
+        };
+        let w = self.worker;
+        let mut hasher =
+            FileHasher::new(w.sha256, r.size).with_pictures(w.pictures.map(|p| p.1.clone()));
+        let mut head = vec![0u8; digest::content::HEAD.min(64 << 10)];
+        let (n, err) = digest::fill(&mut metered, &mut head);
+        head.truncate(n);
+        let detected = ContentType::detect(&head);
+        r.content = detected.map(|c| Content {
+            mime: Cow::Borrowed(c.mime()),
+            mismatch: c.mismatches(&r.path),
+        });
+        let nested = if err.is_none() {
+            Format::detect(&head)
+        } else {
+            None
+        };
+        let mut notes = Vec::new();
+        let mut keep: Option<Vec<u8>> = None;
+        let result: Result<u64, ReadEnd> = match nested {
+            Some(f) if depth >= limits.depth => {
+                notes.push(Note::NotExpanded {
+                    reason: Limit::Depth.describe(limits.depth as u64),
+                });
+                let _ = f;
+                read_through(&mut hasher, &head, err, &mut metered, None)
+            }
+            Some(f) if f.streams() => {
+                // Read as it streams: the member's digests are of the bytes
+                // its own members are read from.
+                let name = member_name(&r.path);
+                let mut tee = Tee {
+                    inner: io::Cursor::new(&head[..]).chain(&mut metered),
+                    hasher: &mut hasher,
+                    fed: 0,
+                };
+                let inner = self.walk(
+                    meter,
+                    stop,
+                    &r.path.clone(),
+                    f,
+                    Input::Stream(&mut tee),
+                    &name,
+                    depth + 1,
+                );
+                notes.extend(inner);
+                // What the archive leaves unread (a tar's padding) is hashed too.
+                let mut sink = vec![0u8; 64 << 10];
+                let end = loop {
+                    match tee.read(&mut sink) {
+                        Ok(0) => break Ok(tee.fed),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(error) => {
+                            break Err(ReadEnd::Failed(digest::ReadFailure {
+                                offset: tee.fed,
+                                error,
+                            }))
+                        }
+                    }
+                };
+                end
+            }
+            Some(Format::Rar) => {
+                notes.push(Note::NotExpanded {
+                    reason:
+                        "RAR archives are recognised, not read (no maintained reader is built in)"
+                            .into(),
+                });
+                read_through(&mut hasher, &head, err, &mut metered, None)
+            }
+            Some(_) => {
+                let room = archive::NESTED_MEMORY.saturating_sub(self.held);
+                let fits = entry.size.is_none_or(|s| s <= room);
+                let mut bytes = fits.then(Vec::new);
+                let end = read_through(
+                    &mut hasher,
+                    &head,
+                    err,
+                    &mut metered,
+                    bytes.as_mut().map(|b| (b, room)),
+                );
+                match bytes {
+                    Some(b) if b.len() as u64 <= room => keep = Some(b),
+                    _ => notes.push(Note::NotExpanded {
+                        reason: Limit::Memory.describe(archive::NESTED_MEMORY),
+                    }),
+                }
+                end
+            }
+            None => read_through(&mut hasher, &head, err, &mut metered, None),
+        };
+        let hit = metered.hit;
+        let cut = match &result {
+            Err(_) if hit.is_some() => hit,
+            _ => None,
+        };
+        if let Some((limit, value)) = cut {
+            // Digests of part of a member would be of no file: none.
+            let mut s = meter.stop.borrow_mut();
+            if s.is_none() {
+                *s = Some((limit, value, r.path.clone()));
+            }
+            r.notes.push(Note::MemberCut {
+                limit,
+                value,
+                read: metered.read,
+            });
+            r.notes.extend(notes);
+            return r;
+        }
+        if meter.interrupted.get() {
+            return r;
+        }
+        match result {
+            Err(ReadEnd::Failed(f)) => {
+                r.verdict = Verdict::Unreadable;
+                r.notes.extend(notes);
+                r.notes.push(Note::ReadError {
+                    offset: f.offset,
+                    error: f.error.to_string(),
+                });
+                return r;
+            }
+            Err(ReadEnd::Halted(_)) => return r,
+            Ok(n) => r.size = n,
+        }
+        r.notes = notes;
+        w.judge_into(&mut r, hasher, false, self.scratch);
+        if let (Some(bytes), Some(f), Some(d)) = (keep, nested, r.digests) {
+            if self.chain.contains(&d.md5) {
+                r.notes.push(Note::NotExpanded {
+                    reason: "it holds an archive it is inside (the same digests): not read again"
+                        .into(),
+                });
+            } else {
+                self.held += bytes.len() as u64;
+                self.chain.push(d.md5);
+                let name = member_name(&r.path);
+                let path = r.path.clone();
+                let inner = self.walk(
+                    meter,
+                    stop,
+                    &path,
+                    f,
+                    Input::Bytes(&bytes),
+                    &name,
+                    depth + 1,
+                );
+                self.chain.pop();
+                self.held -= bytes.len() as u64;
+                r.notes.extend(inner);
+            }
+        }
+        r
+    }
+}
+
+/// The raw name of the last member in a member path (for naming a
+/// compressed stream's member).
+fn member_name(path: &str) -> Vec<u8> {
+    let parts = pathfmt::split_members(path).unwrap_or_default();
+    let last = parts.last().cloned().unwrap_or_default();
+    match last.iter().rposition(|&b| b == b'/') {
+        Some(i) => last[i + 1..].to_vec(),
+        None => last,
+    }
+}
+
+/// Hashes the rest of a member after its `head` (read with `err`), keeping
+/// its bytes in `keep` up to a number of bytes (past which the vector is
+/// left longer than that, and no more is kept). Returns the bytes read.
+fn read_through(
+    hasher: &mut FileHasher,
+    head: &[u8],
+    err: Option<io::Error>,
+    reader: &mut dyn Read,
+    mut keep: Option<(&mut Vec<u8>, u64)>,
+) -> Result<u64, ReadEnd> {
+    hasher.update(head);
+    if let Some((k, room)) = &mut keep {
+        k.extend_from_slice(&head[..head.len().min(*room as usize + 1)]);
+    }
+    if let Some(error) = err {
+        return Err(ReadEnd::Failed(digest::ReadFailure {
+            offset: head.len() as u64,
+            error,
+        }));
+    }
+    let mut buf = vec![0u8; 256 << 10];
+    let mut total = head.len() as u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                if let Some((k, room)) = &mut keep {
+                    if (k.len() as u64) <= *room {
+                        let take = n.min((*room as usize + 1).saturating_sub(k.len()));
+                        k.extend_from_slice(&buf[..take]);
+                    }
+                }
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                return Err(ReadEnd::Failed(digest::ReadFailure {
+                    offset: total,
+                    error,
+                }))
+            }
+        }
+    }
+}
