@@ -8,7 +8,7 @@
 //! Archive members: a member's path is its archive's path, then `\>`, then
 //! its name inside the archive escaped the same way, with three additions
 //! ([`member_path`]): a NUL byte is `\x00`; a name component (between `/` or
-//! `\`) that is `.` or `..` has its dots written `\x2e`, so that no member
+//! `\`) that is `..` has its dots written `\x2e\x2e`, so that no member
 //! path shows a `..` that could be taken for a real directory; and the second
 //! and later members of one archive with the same name end in `\#2`, `\#3`...
 //! Members of a member follow another `\>`. Since a real backslash is always
@@ -44,7 +44,7 @@ pub fn member_path(archive: &str, name: &[u8], occurrence: u32) -> String {
     out.push_str(archive);
     out.push_str(MEMBER_SEP);
     let mut start = 0;
-    let dots = |part: &[u8]| part == b"." || part == b"..";
+    let dots = |part: &[u8]| part == b"..";
     for (i, &b) in name
         .iter()
         .enumerate()

@@ -60,7 +60,10 @@ fn a_stream_member_is_named_after_its_container() {
 }
 
 /// Walks `bytes` and gives each member's name and content (or none).
-fn members(format: Format, bytes: &[u8]) -> (Vec<(String, Option<Vec<u8>>)>, Result<(), Broken>) {
+/// Members' names and contents.
+type Listed = Vec<(String, Option<Vec<u8>>)>;
+
+fn members(format: Format, bytes: &[u8]) -> (Listed, Result<(), Broken>) {
     let mut out = Vec::new();
     let r = walk(format, Input::Bytes(bytes), b"t", &mut |e, r| {
         let data = r.map(|r| {

@@ -124,6 +124,16 @@ pub enum Event {
         /// Why.
         note: String,
     },
+    /// An archive or member whose reading stopped at a limit (depth,
+    /// members, bytes, ratio or memory).
+    ArchiveLimit {
+        /// The row's path.
+        path: String,
+        /// Which limit.
+        limit: &'static str,
+        /// The row's notes.
+        note: String,
+    },
     /// A file that changed, was replaced or did not end while read.
     Changed {
         /// Its path.
@@ -230,6 +240,7 @@ impl Event {
             Event::End(_) => 16,
             Event::Interrupted(_) => 17,
             Event::Stopped(_) => 18,
+            Event::ArchiveLimit { .. } => 19,
         }
     }
 
@@ -337,11 +348,16 @@ impl Event {
             Event::End(totals.clone()),
             Event::Interrupted(totals.clone()),
             Event::Stopped(totals),
+            Event::ArchiveLimit {
+                path: s(),
+                limit: "",
+                note: s(),
+            },
         ]
     }
 
     /// The name of every event, with `header` (the first line) first.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "header",
         "decision",
         "resume",
@@ -361,6 +377,7 @@ impl Event {
         "end",
         "interrupted",
         "stopped",
+        "archive-limit",
     ];
 }
 

@@ -84,7 +84,7 @@ impl Progress for TermProgress {
         self.bar.inc(bytes);
         // The message is redrawn a few times a second at most; formatting it for
         // every small file would only cost time on the hot path.
-        if done % 64 == 0 || done == self.total_files.load(Ordering::Relaxed) {
+        if done.is_multiple_of(64) || done == self.total_files.load(Ordering::Relaxed) {
             self.message();
         }
     }

@@ -155,7 +155,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Parses hex of either case into bytes; `None` if any character is not hex.
 pub fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)

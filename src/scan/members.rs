@@ -396,7 +396,7 @@ impl Expansion<'_, '_> {
                 notes.extend(inner);
                 // What the archive leaves unread (a tar's padding) is hashed too.
                 let mut sink = vec![0u8; 64 << 10];
-                let end = loop {
+                loop {
                     match tee.read(&mut sink) {
                         Ok(0) => break Ok(tee.fed),
                         Ok(_) => {}
@@ -408,8 +408,7 @@ impl Expansion<'_, '_> {
                             }))
                         }
                     }
-                };
-                end
+                }
             }
             Some(Format::Rar) => {
                 notes.push(Note::NotExpanded {

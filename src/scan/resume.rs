@@ -126,6 +126,11 @@ pub fn check_journal(
             superseded += 1;
             return Ok(());
         }
+        // Members are made again with their archive, which is read again.
+        if crate::pathfmt::is_member(&r.path) {
+            again += 1;
+            return Ok(());
+        }
         let entry = entries_of(k).find(|&id| {
             let (l, i) = todo.get(id);
             l.path(i) == r.path
@@ -174,6 +179,22 @@ pub fn check_journal(
     })
 }
 
+/// Whether a row's content type is one whose members are read.
+fn is_archive_type(mime: &str) -> bool {
+    matches!(
+        mime,
+        "application/zip"
+            | "application/x-7z-compressed"
+            | "application/x-tar"
+            | "application/gzip"
+            | "application/x-bzip2"
+            | "application/x-xz"
+            | "application/zstd"
+            | "application/vnd.rar"
+            | "application/x-rar-compressed"
+    )
+}
+
 fn judge(
     cfg: &ScanConfig,
     source: &dyn Source,
@@ -193,6 +214,21 @@ fn judge(
     let (listing, i) = todo.get(id);
     let item = listing.item(i);
     if !item.read || r.verdict == Verdict::Unreadable || r.verdict.is_hit() {
+        return Judged::Again;
+    }
+    // An archive is read again for its members (whose rows are not kept).
+    let archive = r.notes.iter().any(|n| {
+        matches!(
+            n,
+            Note::Archive { .. }
+                | Note::ArchiveStopped { .. }
+                | Note::NotExpanded { .. }
+                | Note::ArchiveDamaged { .. }
+        )
+    });
+    if archive
+        || (cfg.archives.is_some() && r.content.as_ref().is_some_and(|c| is_archive_type(&c.mime)))
+    {
         return Judged::Again;
     }
     if r.kind != item.kind {

@@ -206,6 +206,29 @@ impl Writer<'_> {
                 note: record.note_text(),
             })?;
         }
+        for n in &record.notes {
+            let limit = match n {
+                Note::ArchiveStopped { limit, .. } | Note::MemberCut { limit, .. } => Some(*limit),
+                Note::NotExpanded { reason }
+                    if reason.contains(crate::archive::Limit::Depth.marker()) =>
+                {
+                    Some(crate::archive::Limit::Depth)
+                }
+                Note::NotExpanded { reason }
+                    if reason.contains(crate::archive::Limit::Memory.marker()) =>
+                {
+                    Some(crate::archive::Limit::Memory)
+                }
+                _ => None,
+            };
+            if let Some(limit) = limit {
+                self.audit.event(Event::ArchiveLimit {
+                    path: record.path.clone(),
+                    limit: limit.as_str(),
+                    note: record.note_text(),
+                })?;
+            }
+        }
         if record.changed {
             self.audit.event(Event::Changed {
                 path: record.path.clone(),

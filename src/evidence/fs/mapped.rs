@@ -225,7 +225,7 @@ pub fn hash_mapped(
 ) -> Mapped {
     if PREVIOUS.get().is_none()
         || INSTALL_FAILED.load(Ordering::Relaxed)
-        || from % PAGE.load(Ordering::Relaxed) as u64 != 0
+        || !from.is_multiple_of(PAGE.load(Ordering::Relaxed) as u64)
     {
         return Mapped::Unavailable;
     }

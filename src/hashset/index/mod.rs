@@ -176,7 +176,7 @@ impl IndexSet {
         if let Some(p) = &layout.pdq {
             let within = |at: u64, len: Option<u64>| {
                 len.and_then(|l| at.checked_add(l))
-                    .is_some_and(|end| end <= bytes.len() as u64 && at % 8 == 0)
+                    .is_some_and(|end| end <= bytes.len() as u64 && at.is_multiple_of(8))
             };
             let records = p.entries.checked_mul(PDQ_RECORD as u64);
             if !within(p.records, records)
@@ -228,7 +228,7 @@ impl IndexSet {
                 let mut at = FIXED as u64;
                 let end = self.bytes.len() as u64;
                 while at < end {
-                    if (at - FIXED as u64) % (64 << 20) == 0 && stop() {
+                    if (at - FIXED as u64).is_multiple_of(64 << 20) && stop() {
                         return ContentCheck::Stopped;
                     }
                     let want = buf.len().min((end - at) as usize);

@@ -1,0 +1,599 @@
+//! Archive members: every format, nesting, hostile names, bombs, encrypted
+//! and damaged archives, resume and determinism. Archives are made with the
+//! system's own tools (zip, tar, gzip, bzip2, xz, zstd, 7z); a format whose
+//! tool is missing is skipped with a notice.
+
+mod util;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use util::*;
+
+/// The tools the tests make archives with.
+fn tools(test: &str, needed: &[&str]) -> bool {
+    let missing: Vec<&&str> = needed.iter().filter(|t| !have(t)).collect();
+    if !missing.is_empty() {
+        skip(
+            test,
+            &format!("missing {missing:?} (apt-get install zip xz-utils zstd bzip2 p7zip-full)"),
+        );
+        return false;
+    }
+    true
+}
+
+fn q(p: &Path) -> String {
+    format!("'{}'", p.display())
+}
+
+/// Zeros, compressible without end.
+fn zeros(n: usize) -> Vec<u8> {
+    vec![0u8; n]
+}
+
+#[test]
+fn an_alert_three_archives_deep_is_reported_under_its_full_path() {
+    if !tools("three_deep", &["zip", "tar", "gzip"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let bad = b"material the set lists, three archives down\n";
+    write(t, "w/inner/bad.jpg.txt", bad);
+    write(t, "w/inner/other.txt", b"not listed\n");
+    sh(&format!(
+        "cd {w} && zip -qr ../inner.zip inner && cd .. && tar czf mid.tar.gz inner.zip && mkdir ev && zip -q ev/outer.zip mid.tar.gz",
+        w = q(&t.join("w"))
+    ));
+    let set = write(t, "set.md5", format!("{}\n", md5_hex(bad)).as_bytes());
+    let ev = t.join("ev");
+    let s = scan(
+        &ev,
+        &t.join("case"),
+        &["--hashset", set.to_str().unwrap(), "--threads", "1"],
+    );
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    let path = "/outer.zip\\>mid.tar.gz\\>mid.tar\\>inner.zip\\>inner/bad.jpg.txt";
+    let hits = s.hits();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["path"], path);
+    assert_eq!(hits[0]["verdict"], "alert");
+    assert_eq!(hits[0]["md5"], md5_hex(bad));
+    let rows = s.rows();
+    let paths: Vec<&str> = rows.iter().map(|r| r["path"].as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/outer.zip",
+            "/outer.zip\\>mid.tar.gz",
+            "/outer.zip\\>mid.tar.gz\\>mid.tar",
+            "/outer.zip\\>mid.tar.gz\\>mid.tar\\>inner.zip",
+            path,
+            "/outer.zip\\>mid.tar.gz\\>mid.tar\\>inner.zip\\>inner/other.txt",
+        ]
+    );
+    // The path splits back into the evidence path and each name.
+    let parts = hashsweep::pathfmt::split_members(path).unwrap();
+    assert_eq!(parts.len(), 5);
+    assert_eq!(parts[4], b"inner/bad.jpg.txt");
+    let summary = s.summary();
+    assert_eq!(summary["archives"]["archives"], 4);
+    assert_eq!(summary["archives"]["members"], 5);
+    assert_eq!(summary["totals"]["entries_found"], 1);
+    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    // The same bytes whatever the threads and the read policy.
+    for extra in [["--threads", "4"], ["--io", "hdd"]] {
+        let case = t.join(format!("case{}", extra[1]));
+        let mut args = vec!["--hashset", set.to_str().unwrap()];
+        args.extend(extra);
+        let again = scan(&ev, &case, &args);
+        assert_eq!(again.code, 1);
+        for f in ["report.csv", "hits.csv"] {
+            assert_eq!(
+                std::fs::read(s.dir.join(f)).unwrap(),
+                std::fs::read(case.join(f)).unwrap(),
+                "{f} with {extra:?}"
+            );
+        }
+    }
+    // --no-archives: today's behaviour, one row and no alert.
+    let off = scan(
+        &ev,
+        &t.join("off"),
+        &["--hashset", set.to_str().unwrap(), "--no-archives"],
+    );
+    assert_eq!(off.code, 0);
+    assert_eq!(off.rows().len(), 1);
+    assert_eq!(off.summary()["archives"]["members"], 0);
+}
+
+#[test]
+fn every_format_is_read_by_content() {
+    let mut needed = vec!["zip", "tar", "gzip", "bzip2", "xz", "zstd"];
+    let seven = have("7z");
+    if !seven {
+        skip("every_format 7z", "no 7z (apt-get install p7zip-full)");
+    }
+    if !tools("every_format", &needed) {
+        return;
+    }
+    needed.clear();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let a = b"alpha member\n".to_vec();
+    let long = "l".repeat(150);
+    write(t, "src/a.txt", &a);
+    write(t, format!("src/{long}.txt"), b"long name, pax or GNU\n");
+    write(t, "src/deep/z.bin", &zeros(3000));
+    let src = q(&t.join("src"));
+    let ev = t.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let e = q(&ev);
+    sh(&format!(
+        "cd {src} && zip -qr {e}/stored.zip . -0 && zip -qr {e}/deflate.zip . && zip -qr -Z bzip2 {e}/bz.zip . \
+         && tar --format=ustar -cf {e}/u.tar a.txt deep && tar --format=pax -cf {e}/p.tar . && tar --format=gnu -cf {e}/g.tar . \
+         && tar czf {e}/t.tgz . && tar cjf {e}/t.tar.bz2 . && tar cJf {e}/t.tar.xz . && tar --zstd -cf {e}/t.tar.zst . \
+         && gzip -c a.txt > {e}/lone.gz && cp {e}/deflate.zip {e}/renamed.dat"
+    ));
+    if seven {
+        sh(&format!("cd {src} && 7z a -bd -bso0 {e}/s.7z . >/dev/null"));
+    }
+    let s = scan(&ev, &t.join("case"), &["--threads", "2"]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let rows = s.rows();
+    let md5_of = |path: &str| {
+        rows.iter().find(|r| r["path"] == path).unwrap_or_else(|| {
+            panic!(
+                "no row {path}; rows: {:#?}",
+                rows.iter().map(|r| &r["path"]).collect::<Vec<_>>()
+            )
+        })["md5"]
+            .clone()
+    };
+    let want = md5_hex(&a);
+    for archive in ["stored.zip", "deflate.zip", "bz.zip", "renamed.dat"] {
+        assert_eq!(md5_of(&format!("/{archive}\\>a.txt")), want, "{archive}");
+        assert_eq!(
+            md5_of(&format!("/{archive}\\>deep/z.bin")),
+            md5_hex(&zeros(3000))
+        );
+    }
+    assert_eq!(md5_of("/u.tar\\>a.txt"), want);
+    for tar in ["p.tar", "g.tar"] {
+        assert_eq!(md5_of(&format!("/{tar}\\>./a.txt")), want, "{tar}");
+        assert!(
+            !md5_of(&format!("/{tar}\\>./{long}.txt")).is_empty(),
+            "{tar}"
+        );
+    }
+    for (c, inner) in [
+        ("t.tgz", "t.tar"),
+        ("t.tar.bz2", "t.tar"),
+        ("t.tar.xz", "t.tar"),
+        ("t.tar.zst", "t.tar"),
+    ] {
+        assert_eq!(md5_of(&format!("/{c}\\>{inner}\\>./a.txt")), want, "{c}");
+    }
+    // gzip names its member in its header.
+    assert_eq!(md5_of("/lone.gz\\>a.txt"), want);
+    if seven {
+        assert_eq!(md5_of("/s.7z\\>a.txt"), want);
+        assert_eq!(md5_of("/s.7z\\>deep/z.bin"), md5_hex(&zeros(3000)));
+    }
+    let renamed = rows.iter().find(|r| r["path"] == "/renamed.dat").unwrap();
+    assert!(renamed["note"].contains("archive (zip)"), "{renamed:?}");
+    assert_eq!(renamed["type_mismatch"], "true");
+    // Member times come from the archive headers.
+    let m = rows.iter().find(|r| r["path"] == "/u.tar\\>a.txt").unwrap();
+    assert!(!m["modified"].is_empty() && m["accessed"].is_empty());
+    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+#[test]
+fn hostile_member_names_are_data_and_nothing_is_extracted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ev = t.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    // A tar with names no tool should follow, made byte by byte.
+    let names: Vec<&[u8]> = vec![
+        b"../../../../tmp/escaped.txt",
+        b"/etc/passwd-copy",
+        b"C:\\Windows\\evil.dll",
+        b"..\\..\\boot.ini",
+        b"dup.txt",
+        b"dup.txt",
+        b"caf\xe9-latin1.txt",
+        b"a\\>b.txt",
+    ];
+    let mut tar = tar::Builder::new(Vec::new());
+    for (i, n) in names.iter().enumerate() {
+        let data = format!("member {i}\n");
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_600_000_000);
+        // Written raw: the builder would refuse `..`.
+        let field = &mut h.as_old_mut().name;
+        field[..n.len()].copy_from_slice(n);
+        h.set_cksum();
+        tar.append(&h, data.as_bytes()).unwrap();
+    }
+    std::fs::write(ev.join("names.tar"), tar.into_inner().unwrap()).unwrap();
+    let s = scan(&ev, &t.join("case"), &["--threads", "1"]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let rows = s.rows();
+    let members: Vec<&util::Row> = rows.iter().filter(|r| r["path"].contains("\\>")).collect();
+    assert_eq!(members.len(), names.len());
+    for r in &members {
+        let p = &r["path"];
+        assert!(!p.split(['/', '\\']).any(|c| c == ".."), "{p}");
+        let parts = hashsweep::pathfmt::split_members(p).unwrap();
+        assert!(names.contains(&parts[1].as_slice()), "{p}");
+        assert_eq!(r["modified"], "2020-09-13T12:26:40.000000000Z");
+    }
+    // Each name is there, the repeated one twice (the second marked).
+    let got: Vec<Vec<u8>> = members
+        .iter()
+        .map(|r| hashsweep::pathfmt::split_members(&r["path"]).unwrap()[1].clone())
+        .collect();
+    for n in &names {
+        assert!(got.contains(&n.to_vec()), "{}", String::from_utf8_lossy(n));
+    }
+    assert!(members
+        .iter()
+        .any(|r| r["path"] == "/names.tar\\>dup.txt\\#2"));
+    assert!(members
+        .iter()
+        .any(|r| r["path"]
+            == "/names.tar\\>\\x2e\\x2e/\\x2e\\x2e/\\x2e\\x2e/\\x2e\\x2e/tmp/escaped.txt"));
+    assert!(members
+        .iter()
+        .any(|r| r["path"] == "/names.tar\\>caf\\xe9-latin1.txt"));
+    assert!(!Path::new("/tmp/escaped.txt").exists());
+    // Nothing was written beside the case folder.
+    let left: Vec<_> = std::fs::read_dir(t)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+/// A zip of `entries` (name, bytes), deflated.
+fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut out));
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(false);
+        for (n, b) in entries {
+            w.start_file(n.as_str(), o).unwrap();
+            w.write_all(b).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    out
+}
+
+/// Runs a scan, returning its exit code, seconds, and peak memory in MiB.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its peak memory
+fn timed_scan(ev: &Path, case: &Path, extra: &[&str]) -> (i32, f64, f64) {
+    let start = std::time::Instant::now();
+    let child = Command::new(bin())
+        .arg("scan")
+        .arg(ev)
+        .arg("--output")
+        .arg(case)
+        .args(extra)
+        .arg("--quiet")
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 fills it for this child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    let secs = start.elapsed().as_secs_f64();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, secs, usage.ru_maxrss as f64 / 1024.0)
+}
+
+#[test]
+fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ev = t.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    // 42.zip-style: 16 copies of 16 copies of ... of 64 MiB of zeros, five
+    // levels: 1 PiB in all.
+    let mut level = zip_of(&[("0.bin".into(), zeros(64 << 20))]);
+    for depth in 0..4 {
+        let entries: Vec<(String, Vec<u8>)> = (0..16)
+            .map(|i| (format!("{depth}-{i}.zip"), level.clone()))
+            .collect();
+        level = zip_of(&entries);
+    }
+    std::fs::write(ev.join("42.zip"), &level).unwrap();
+    // Overlapping entries: one member's central directory record given 2000
+    // times, every copy pointing at the same 64 MiB of zeros.
+    std::fs::write(
+        ev.join("overlap.zip"),
+        overlapping(&zip_of(&[("z".into(), zeros(64 << 20))]), 2000),
+    )
+    .unwrap();
+    // Nesting deeper than the limit: a zip in a zip, 20 deep.
+    let mut deep = zip_of(&[("core.txt".into(), b"bottom".to_vec())]);
+    for i in 0..20 {
+        deep = zip_of(&[(format!("level{i}.zip"), deep)]);
+    }
+    std::fs::write(ev.join("deep.zip"), &deep).unwrap();
+    let case = t.join("case");
+    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
+    eprintln!("bombs: {secs:.1} s, peak {peak:.0} MiB");
+    assert_eq!(code, 0);
+    assert!(secs < 30.0, "{secs} s");
+    assert!(peak < 1024.0, "{peak} MiB");
+    let rows = read_rows(&case.join("report.csv"));
+    let note = |p: &str| rows.iter().find(|r| r["path"] == p).unwrap()["note"].clone();
+    assert!(
+        note("/42.zip").contains("(--archive-ratio)"),
+        "{}",
+        note("/42.zip")
+    );
+    assert!(
+        note("/overlap.zip").contains("(--archive-ratio)"),
+        "{}",
+        note("/overlap.zip")
+    );
+    // The member cut short has no digests.
+    let cut = rows
+        .iter()
+        .find(|r| r["note"].starts_with("not read to its end"))
+        .unwrap();
+    assert!(cut["md5"].is_empty());
+    // Nesting stops at 8: the eighth level is hashed, not read.
+    let levels = rows
+        .iter()
+        .filter(|r| r["path"].starts_with("/deep.zip\\>"))
+        .count();
+    assert_eq!(levels, 8);
+    let last = rows
+        .iter()
+        .rfind(|r| r["path"].starts_with("/deep.zip\\>"))
+        .unwrap();
+    assert!(last["note"].contains("(--archive-depth)"), "{last:?}");
+    assert!(!last["md5"].is_empty());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["archives"]["limits_reached"]["ratio"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    assert_eq!(summary["archives"]["limits_reached"]["depth"], 1);
+    let audit = std::fs::read_to_string(case.join("audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"archive-limit\""),
+        "no archive-limit event"
+    );
+    let v = run(&["verify".as_ref(), case.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+/// `zip` (of one member) with its central directory record repeated `n`
+/// times, each copy naming the same local header.
+fn overlapping(zip: &[u8], n: usize) -> Vec<u8> {
+    let eocd = zip.len() - 22;
+    assert_eq!(&zip[eocd..eocd + 4], b"PK\x05\x06");
+    let cd_size = u32::from_le_bytes(zip[eocd + 12..eocd + 16].try_into().unwrap()) as usize;
+    let cd_at = u32::from_le_bytes(zip[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    let record = &zip[cd_at..cd_at + cd_size];
+    let mut out = zip[..cd_at].to_vec();
+    for i in 0..n {
+        let mut r = record.to_vec();
+        // A name of its own ("z" becomes a letter per copy is not needed: names may repeat).
+        let _ = i;
+        r.truncate(record.len());
+        out.extend_from_slice(&r);
+    }
+    let mut end = zip[eocd..].to_vec();
+    end[8..10].copy_from_slice(&(n as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(n as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&((cd_size * n) as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+#[test]
+fn encrypted_and_truncated_archives_keep_what_can_be_read() {
+    if !tools("encrypted_truncated", &["zip"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ev = t.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let secret = b"a secret member\n";
+    write(t, "w/secret.txt", secret);
+    write(t, "w/one.txt", &[b'1'; 5000]);
+    write(t, "w/two.txt", &[b'2'; 5000]);
+    write(t, "w/three.txt", &[b'3'; 5000]);
+    let w = q(&t.join("w"));
+    sh(&format!(
+        "cd {w} && zip -q -P hunter2 {e}/locked.zip secret.txt && zip -q -0 {t}/full.zip one.txt two.txt three.txt",
+        e = q(&ev),
+        t = q(t)
+    ));
+    let full = std::fs::read(t.join("full.zip")).unwrap();
+    // Cut in the middle of the third member.
+    std::fs::write(ev.join("cut.zip"), &full[..full.len() - 2500]).unwrap();
+    let s = scan(&ev, &t.join("case"), &["--threads", "1"]);
+    // An encrypted member is unreadable: exit 3 when nothing is an alert.
+    assert_eq!(s.code, 3, "{}", s.stderr);
+    let rows = s.rows();
+    let locked = rows
+        .iter()
+        .find(|r| r["path"] == "/locked.zip\\>secret.txt")
+        .unwrap();
+    assert_eq!(locked["verdict"], "unreadable");
+    assert!(
+        locked["note"].starts_with("encrypted: not read (crc32 "),
+        "{locked:?}"
+    );
+    assert_eq!(locked["size"], secret.len().to_string());
+    assert!(locked["md5"].is_empty());
+    // The truncated zip: hashed as a file, its first members read.
+    let cut = rows.iter().find(|r| r["path"] == "/cut.zip").unwrap();
+    assert_eq!(cut["md5"], md5_hex(&full[..full.len() - 2500]));
+    assert!(
+        cut["note"].contains("archive damaged or truncated"),
+        "{cut:?}"
+    );
+    assert_eq!(s.row("/cut.zip\\>one.txt")["md5"], md5_hex(&[b'1'; 5000]));
+    assert_eq!(s.row("/cut.zip\\>two.txt")["md5"], md5_hex(&[b'2'; 5000]));
+    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+#[test]
+fn a_picture_inside_an_office_document_is_matched_and_hashed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ev = t.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    // A real JPEG, made here.
+    let mut jpeg = Vec::new();
+    let img = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+    });
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let docx = zip_of(&[
+        (
+            "[Content_Types].xml".into(),
+            b"<?xml version=\"1.0\"?><Types/>".to_vec(),
+        ),
+        ("word/document.xml".into(), b"<w:document/>".to_vec()),
+        ("word/media/image1.png".into(), jpeg.clone()),
+    ]);
+    std::fs::write(ev.join("report.docx"), &docx).unwrap();
+    let set = write(t, "set.md5", format!("{}\n", md5_hex(&jpeg)).as_bytes());
+    let s = scan(&ev, &t.join("case"), &["--hashset", set.to_str().unwrap()]);
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    let pic = s.row("/report.docx\\>word/media/image1.png");
+    assert_eq!(pic["verdict"], "alert");
+    assert_eq!(pic["type"], "image/png");
+    assert_eq!(pic["pdq"].len(), 64, "{pic:?}");
+    assert_eq!(s.hits().len(), 1);
+}
+
+#[test]
+fn a_killed_scan_resumes_to_the_same_report() {
+    if !tools("resume", &["zip"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ev = t.join("ev");
+    for i in 0..30 {
+        for j in 0..20 {
+            write(
+                t,
+                format!("w{i}/f{j}.txt"),
+                format!("archive {i} file {j}\n").as_bytes(),
+            );
+        }
+        sh(&format!(
+            "cd {} && mkdir -p {} && zip -q -r {}/a{i:02}.zip .",
+            q(&t.join(format!("w{i}"))),
+            q(&ev),
+            q(&ev)
+        ));
+        write(&ev, format!("plain{i}.txt"), b"plain\n");
+    }
+    let set = write(
+        t,
+        "set.md5",
+        format!("{}\n", md5_hex(b"archive 7 file 3\n")).as_bytes(),
+    );
+    let full = scan(&ev, &t.join("full"), &["--hashset", set.to_str().unwrap()]);
+    assert_eq!(full.code, 1);
+    assert_eq!(full.rows().len(), 30 + 30 * 21);
+    let case = t.join("case");
+    let status = Command::new(bin())
+        .args([
+            "scan",
+            "--quiet",
+            "--hashset",
+            set.to_str().unwrap(),
+            "--output",
+        ])
+        .arg(&case)
+        .arg(&ev)
+        .env("HASHSWEEP_FAILPOINT", "rows=40")
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    let resumed = scan(
+        &ev,
+        &case,
+        &["--hashset", set.to_str().unwrap(), "--resume"],
+    );
+    assert_eq!(resumed.code, 1, "{}", resumed.stderr);
+    for f in ["report.csv", "hits.csv"] {
+        assert_eq!(
+            std::fs::read(full.dir.join(f)).unwrap(),
+            std::fs::read(case.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let v = run(&["verify".as_ref(), case.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
