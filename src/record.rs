@@ -329,6 +329,8 @@ pub enum Note {
         /// Its CRC-32, where the archive gives one.
         crc: Option<u32>,
     },
+    /// A member that is a device, a FIFO or another special file.
+    ArchiveSpecial,
     /// A member of a tar that is a hard link to another.
     ArchiveLink {
         /// The other member's name.
@@ -435,6 +437,9 @@ impl fmt::Display for Note {
                 Some(c) => write!(f, "encrypted: not read (crc32 {c:08x})"),
                 None => f.write_str("encrypted: not read"),
             },
+            Note::ArchiveSpecial => {
+                f.write_str("a special file (device, FIFO) in the archive; nothing to read")
+            }
             Note::ArchiveLink { to } => {
                 write!(f, "hard link to member {to} of the same archive; not read again")
             }

@@ -1,7 +1,6 @@
 //! The readers of each format, behind [`super::walk`].
 
-use super::{stream_member_name, Broken, Entry, EntryKind, Flow, Format, Input, Visit};
-use crate::record::Kind;
+use super::{stream_member_name, Broken, Entry, EntryKind, Flow, Format, Input, Special, Visit};
 use crate::time::FileTime;
 use std::io::{self, Cursor, Read};
 
@@ -300,15 +299,15 @@ pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
         } else if t.is_hard_link() {
             EntryKind::HardLink(link())
         } else if t.is_fifo() {
-            EntryKind::Other(Kind::Fifo)
+            EntryKind::Other(Special::Fifo)
         } else if t.is_character_special() {
-            EntryKind::Other(Kind::CharDevice)
+            EntryKind::Other(Special::CharDevice)
         } else if t.is_block_special() {
-            EntryKind::Other(Kind::BlockDevice)
+            EntryKind::Other(Special::BlockDevice)
         } else if t.is_file() || t.is_contiguous() || t.as_byte() == b'S' {
             EntryKind::File
         } else {
-            EntryKind::Other(Kind::Other)
+            EntryKind::Other(Special::Other)
         };
         let entry = Entry {
             name: e.path_bytes().into_owned(),

@@ -17,7 +17,6 @@ mod formats;
 
 pub use formats::DECODER_MEMORY_KB;
 
-use crate::record::Kind;
 use crate::time::FileTime;
 use std::io::{Read, Seek};
 
@@ -291,7 +290,20 @@ pub enum EntryKind {
     /// A hard link to this other member (tar).
     HardLink(Vec<u8>),
     /// Something else (a device, a FIFO), never read.
-    Other(Kind),
+    Other(Special),
+}
+
+/// A member that is not a file, a directory or a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// A named pipe.
+    Fifo,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// Another type.
+    Other,
 }
 
 /// What a visitor wants after a member.

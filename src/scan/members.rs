@@ -18,7 +18,7 @@
 //! saying where it stopped.
 
 use super::read::Worker;
-use crate::archive::{self, Entry, EntryKind, Flow, Format, Input, Limit, Limits};
+use crate::archive::{self, Entry, EntryKind, Flow, Format, Input, Limit, Limits, Special};
 use crate::digest::content::ContentType;
 use crate::digest::{self, FileHasher, KeptArchive, ReadEnd, Update};
 use crate::evidence::{EvidenceFile, Opened};
@@ -309,14 +309,15 @@ impl Expansion<'_, '_> {
                 });
                 return r;
             }
-            EntryKind::Other(kind) => {
-                r.kind = *kind;
-                r.notes.push(match kind {
-                    Kind::Fifo => Note::Fifo,
-                    Kind::Socket => Note::Socket,
-                    Kind::CharDevice | Kind::BlockDevice => Note::Device { major: 0, minor: 0 },
-                    _ => Note::UnknownType,
-                });
+            EntryKind::Other(special) => {
+                let (kind, note) = match special {
+                    Special::Fifo => (Kind::Fifo, Note::ArchiveSpecial),
+                    Special::CharDevice => (Kind::CharDevice, Note::ArchiveSpecial),
+                    Special::BlockDevice => (Kind::BlockDevice, Note::ArchiveSpecial),
+                    Special::Other => (Kind::Other, Note::ArchiveSpecial),
+                };
+                r.kind = kind;
+                r.notes.push(note);
                 return r;
             }
             EntryKind::File | EntryKind::Directory => {}
