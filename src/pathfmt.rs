@@ -7,7 +7,7 @@
 //!
 //! Archive members: a member's path is its archive's path, then `\>`, then
 //! its name inside the archive escaped the same way, with three additions
-//! ([`member_path`]): a NUL byte is `\x00`; a name component (between `/` or
+//! ([`member_path`]): control characters (NUL among them) are `\xHH`; a name component (between `/` or
 //! `\`) that is `..` has its dots written `\x2e\x2e`, so that no member
 //! path shows a `..` that could be taken for a real directory; and the second
 //! and later members of one archive with the same name end in `\#2`, `\#3`...
@@ -55,13 +55,13 @@ pub fn member_path(archive: &str, name: &[u8], occurrence: u32) -> String {
             if dots(part) {
                 out.push_str(&"\\x2e".repeat(part.len()));
             } else {
-                for piece in part.split_inclusive(|&c| c == 0) {
-                    match piece.split_last() {
-                        Some((&0, rest)) => {
-                            out.push_str(&escape(rest));
-                            out.push_str("\\x00");
-                        }
-                        _ => out.push_str(&escape(piece)),
+                // Control characters (NUL among them) as `\xHH`: `\#`
+                // sorts as U+0001, which a name must then not hold.
+                for c in escape(part).chars() {
+                    if (c as u32) < 0x20 || c == '\u{7f}' {
+                        out.push_str(&format!("\\x{:02x}", c as u32));
+                    } else {
+                        out.push(c);
                     }
                 }
             }
@@ -245,6 +245,11 @@ mod tests {
             b"\xff\xfe latin",
             b"a\\>b\\#2",
         ];
+        // A name holding U+0001 (what `\#` sorts as) cannot meet `\#2`.
+        let second = member_path("/e/t.tar", b"m", 2);
+        let named = member_path("/e/t.tar", b"m\x012", 1);
+        assert_ne!(sort_key(&second), sort_key(&named));
+        assert_eq!(named, "/e/t.tar\\>m\\x012");
         for name in names {
             for occ in [1, 3] {
                 let p = member_path("/e/x.zip", name, occ);

@@ -597,3 +597,60 @@ fn a_killed_scan_resumes_to_the_same_report() {
         String::from_utf8_lossy(&v.stdout)
     );
 }
+
+#[test]
+fn repeated_names_checksums_and_trailing_bytes_keep_every_member() {
+    if !tools("repeated", &["gzip", "python3"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ev = t.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    // A zip whose two members share a name (the library keeps one of them
+    // in its directory), and a tar whose third name is what `\#2` sorts as.
+    sh(&format!(
+        "cd {e} && python3 -W ignore -c \"
+import zipfile, tarfile, io
+z = zipfile.ZipFile('c.zip', 'w'); z.writestr('m', b'one'); z.writestr('m', b'two'); z.close()
+t = tarfile.open('d.tar', 'w', format=tarfile.GNU_FORMAT)
+for n, d in [('m', b'one'), ('m', b'two'), ('m\\x012', b'three')]:
+    i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
+t.close()\"",
+        e = q(&ev)
+    ));
+    // A gzip stream with zeros after its end (as tape or dd leave them).
+    let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    write(t, "s.bin", &data);
+    sh(&format!(
+        "gzip -c {} > {}/z.gz && head -c 512 /dev/zero >> {}/z.gz",
+        q(&t.join("s.bin")),
+        q(&ev),
+        q(&ev)
+    ));
+    let set = write(
+        t,
+        "set.md5",
+        format!("{}\n{}\n", md5_hex(b"two"), md5_hex(&data)).as_bytes(),
+    );
+    let s = scan(&ev, &t.join("case"), &["--hashset", set.to_str().unwrap()]);
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    assert_eq!(s.row("/c.zip\\>m")["md5"], md5_hex(b"one"));
+    assert_eq!(s.row("/c.zip\\>m\\#2")["verdict"], "alert");
+    assert_eq!(s.row("/d.tar\\>m\\#2")["verdict"], "alert");
+    assert_eq!(s.row("/d.tar\\>m\\x012")["md5"], md5_hex(b"three"));
+    let z = s.row("/z.gz\\>z");
+    assert_eq!(z["verdict"], "alert", "{z:?}");
+    assert!(
+        z["note"].contains("the digests are of the 5000 bytes read"),
+        "{z:?}"
+    );
+    assert_eq!(s.hits().len(), 3);
+    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}

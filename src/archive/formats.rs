@@ -33,7 +33,22 @@ pub fn zip(input: Input, visit: &mut Visit) -> Result<(), Broken> {
     }
 }
 
+/// The number of entries a zip's end record declares (`None` for zip64 or
+/// when there is no end record).
+fn declared_entries<R: Read + io::Seek>(reader: &mut R) -> Option<u64> {
+    let len = reader.seek(io::SeekFrom::End(0)).ok()?;
+    let tail = len.min(65_557);
+    reader.seek(io::SeekFrom::Start(len - tail)).ok()?;
+    let mut buf = vec![0u8; tail as usize];
+    reader.read_exact(&mut buf).ok()?;
+    let at = buf.windows(4).rposition(|w| w == b"PK\x05\x06")?;
+    let n = u16::from_le_bytes(buf.get(at + 10..at + 12)?.try_into().ok()?);
+    (n != u16::MAX).then_some(n as u64)
+}
+
 fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), Broken> {
+    let declared = declared_entries(&mut reader);
+    let _ = reader.rewind();
     let mut archive = match zip::ZipArchive::new(&mut reader) {
         Ok(a) => a,
         Err(e) => {
@@ -45,6 +60,13 @@ fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), 
             )));
         }
     };
+    if declared.is_some_and(|d| d > archive.len() as u64) {
+        // Entries that share a name are one in the library's directory (the
+        // last wins): read every entry by its local header instead.
+        drop(archive);
+        let _ = reader.rewind();
+        return zip_local_headers(&mut reader, visit);
+    }
     let overlap = zip_overlap(&mut archive);
     for i in 0..archive.len() {
         let at = || format!("member {}", i + 1);
@@ -176,8 +198,8 @@ fn zip_local_headers(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Bro
         if flow == Flow::Stop {
             return Ok(());
         }
-        // The rest of a member not read to its end is skipped by the next call.
-        let _ = io::copy(&mut f, &mut io::sink());
+        // The rest of a member not read to its end is skipped (not
+        // decompressed) when `f` is dropped.
     }
     Ok(())
 }
@@ -229,6 +251,9 @@ fn seven_z_from<R: Read + io::Seek>(reader: R, visit: &mut Visit) -> Result<(), 
         seen += 1;
         let flow = if entry.kind == EntryKind::File && e.has_stream {
             visit(&entry, Some(r))
+        } else if entry.kind == EntryKind::File {
+            // An empty file: its digests are those of no bytes.
+            visit(&entry, Some(&mut io::empty()))
         } else {
             visit(&entry, None)
         };

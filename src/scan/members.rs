@@ -59,6 +59,11 @@ struct Metered<'m, R> {
     cap: u64,
     hit: Option<(Limit, u64)>,
     stop: &'m dyn Fn() -> bool,
+    /// Its bytes count as expanded (not for a tar's members, which are
+    /// bytes of the tar, already counted).
+    counts: bool,
+    /// The member's path, for the note saying where a limit was reached.
+    path: &'m str,
 }
 
 impl<R: Read> Read for Metered<'_, R> {
@@ -74,7 +79,7 @@ impl<R: Read> Read for Metered<'_, R> {
         }
         let n = self.inner.read(buf)?;
         self.read += n as u64;
-        let total = self.meter.bytes.get() + n as u64;
+        let total = self.meter.bytes.get() + if self.counts { n as u64 } else { 0 };
         self.meter.bytes.set(total);
         let l = &self.meter.limits;
         self.hit = if total > l.bytes {
@@ -84,7 +89,12 @@ impl<R: Read> Read for Metered<'_, R> {
         } else {
             None
         };
-        if let Some((l, _)) = self.hit {
+        if let Some((l, value)) = self.hit {
+            // The innermost member where it is passed is where it is reported.
+            let mut stop = self.meter.stop.borrow_mut();
+            if stop.is_none() {
+                *stop = Some((l, value, self.path.to_string()));
+            }
             return Err(io::Error::other(format!("limit {} reached", l.as_str())));
         }
         Ok(n)
@@ -148,6 +158,11 @@ struct Expansion<'w, 's> {
     /// holds itself is not read again).
     chain: Vec<[u8; 16]>,
     rows: Vec<Record>,
+    /// The size of the stream about to be walked (a nested stream's member).
+    stream_size: Option<u64>,
+    /// Read buffers, reused member after member.
+    buf: Vec<u8>,
+    head: Vec<u8>,
 }
 
 impl Worker<'_> {
@@ -185,6 +200,9 @@ impl Worker<'_> {
             held: 0,
             chain: vec![digests.md5],
             rows: Vec::new(),
+            stream_size: None,
+            buf: Vec::new(),
+            head: Vec::new(),
         };
         let path = r.path.clone();
         let notes = match kept {
@@ -239,6 +257,12 @@ impl Expansion<'_, '_> {
         name: &[u8],
         depth: u32,
     ) -> Vec<Note> {
+        // The compressed size of a stream's one member: the stream's size.
+        let container = match &input {
+            Input::Bytes(b) => Some(b.len() as u64),
+            Input::Seekable(_, size) => Some(*size),
+            Input::Stream(_) => self.stream_size.take(),
+        };
         let mut names: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut count = 0u64;
         let result = archive::walk(format, input, name, &mut |entry, reader| {
@@ -257,7 +281,15 @@ impl Expansion<'_, '_> {
             }
             self.members += 1;
             count += 1;
-            let row = self.member(meter, stop, mpath, entry, reader, depth);
+            let row = self.member(
+                meter,
+                stop,
+                mpath,
+                entry,
+                reader,
+                depth,
+                (format, container),
+            );
             self.rows.push(row);
             if meter.stopped() {
                 Flow::Stop
@@ -283,6 +315,7 @@ impl Expansion<'_, '_> {
     }
 
     /// The row of one member (reading it, and any archive in it).
+    #[allow(clippy::too_many_arguments)]
     fn member(
         &mut self,
         meter: &Meter,
@@ -291,6 +324,7 @@ impl Expansion<'_, '_> {
         entry: &Entry,
         reader: Option<&mut dyn Read>,
         depth: u32,
+        (parent, container): (Format, Option<u64>),
     ) -> Record {
         let mut r = Record::new(path, Kind::File);
         r.times.modified = entry.modified;
@@ -338,10 +372,15 @@ impl Expansion<'_, '_> {
             return r;
         };
         let limits = meter.limits;
-        let cap = match entry.packed {
-            Some(p) if p > 0 => archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(p)),
-            _ => u64::MAX,
+        let packed = entry
+            .packed
+            .filter(|&p| p > 0)
+            .or(container.filter(|_| parent.is_single_stream()));
+        let cap = match packed {
+            Some(p) => archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(p)),
+            None => u64::MAX,
         };
+        let mpath = r.path.clone();
         let mut metered = Metered {
             inner: reader,
             meter,
@@ -349,11 +388,18 @@ impl Expansion<'_, '_> {
             cap,
             hit: None,
             stop,
+            counts: parent != Format::Tar,
+            path: &mpath,
         };
         let w = self.worker;
         let mut hasher =
             FileHasher::new(w.sha256, r.size).with_pictures(w.pictures.map(|p| p.1.clone()));
-        let mut head = vec![0u8; digest::content::HEAD.min(64 << 10)];
+        // Buffers are reused from member to member (a nested walk, which
+        // needs its own, makes new ones).
+        let mut head = std::mem::take(&mut self.head);
+        let mut buf = std::mem::take(&mut self.buf);
+        head.resize(digest::content::HEAD.min(64 << 10), 0);
+        buf.resize(256 << 10, 0);
         let (n, err) = digest::fill(&mut metered, &mut head);
         head.truncate(n);
         let detected = ContentType::detect(&head);
@@ -374,12 +420,13 @@ impl Expansion<'_, '_> {
                     reason: Limit::Depth.describe(limits.depth as u64),
                 });
                 let _ = f;
-                read_through(&mut hasher, &head, err, &mut metered, None)
+                read_through(&mut hasher, &head, err, &mut metered, None, &mut buf)
             }
             Some(f) if f.streams() => {
                 // Read as it streams: the member's digests are of the bytes
                 // its own members are read from.
                 let name = member_name(&r.path);
+                self.stream_size = entry.size;
                 let mut tee = Tee {
                     inner: io::Cursor::new(&head[..]).chain(&mut metered),
                     hasher: &mut hasher,
@@ -396,9 +443,8 @@ impl Expansion<'_, '_> {
                 );
                 notes.extend(inner);
                 // What the archive leaves unread (a tar's padding) is hashed too.
-                let mut sink = vec![0u8; 64 << 10];
                 loop {
-                    match tee.read(&mut sink) {
+                    match tee.read(&mut buf) {
                         Ok(0) => break Ok(tee.fed),
                         Ok(_) => {}
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -417,7 +463,7 @@ impl Expansion<'_, '_> {
                         "RAR archives are recognised, not read (no maintained reader is built in)"
                             .into(),
                 });
-                read_through(&mut hasher, &head, err, &mut metered, None)
+                read_through(&mut hasher, &head, err, &mut metered, None, &mut buf)
             }
             Some(_) => {
                 let room = archive::NESTED_MEMORY.saturating_sub(self.held);
@@ -429,6 +475,7 @@ impl Expansion<'_, '_> {
                     err,
                     &mut metered,
                     bytes.as_mut().map(|b| (b, room)),
+                    &mut buf,
                 );
                 match bytes {
                     Some(b) if b.len() as u64 <= room => keep = Some(b),
@@ -438,12 +485,16 @@ impl Expansion<'_, '_> {
                 }
                 end
             }
-            None => read_through(&mut hasher, &head, err, &mut metered, None),
+            None => read_through(&mut hasher, &head, err, &mut metered, None, &mut buf),
         };
-        let hit = metered.hit;
+        self.head = head;
+        self.buf = buf;
+        let read = metered.read;
         let cut = match &result {
-            Err(_) if hit.is_some() => hit,
-            _ => None,
+            Err(_) => metered
+                .hit
+                .or_else(|| meter.stop.borrow().as_ref().map(|s| (s.0, s.1))),
+            Ok(_) => None,
         };
         if let Some((limit, value)) = cut {
             // Digests of part of a member would be of no file: none.
@@ -451,18 +502,28 @@ impl Expansion<'_, '_> {
             if s.is_none() {
                 *s = Some((limit, value, r.path.clone()));
             }
-            r.notes.push(Note::MemberCut {
-                limit,
-                value,
-                read: metered.read,
-            });
+            r.notes.push(Note::MemberCut { limit, value, read });
             r.notes.extend(notes);
             return r;
         }
         if meter.interrupted.get() {
             return r;
         }
+        let mut after_data = None;
         match result {
+            // An error once every byte the archive declares was read (a
+            // checksum that does not match, bytes after a stream's end): the
+            // digests are of the member as read, and say so.
+            Err(ReadEnd::Failed(f)) if f.offset > 0 && entry.size.is_none_or(|s| f.offset >= s) => {
+                r.size = f.offset;
+                after_data = Some(Note::ReadError {
+                    offset: f.offset,
+                    error: format!(
+                        "{} (the digests are of the {} bytes read before it)",
+                        f.error, f.offset
+                    ),
+                });
+            }
             Err(ReadEnd::Failed(f)) => {
                 r.verdict = Verdict::Unreadable;
                 r.notes.extend(notes);
@@ -476,6 +537,7 @@ impl Expansion<'_, '_> {
             Ok(n) => r.size = n,
         }
         r.notes = notes;
+        r.notes.extend(after_data);
         w.judge_into(&mut r, hasher, false, self.scratch);
         if let (Some(bytes), Some(f), Some(d)) = (keep, nested, r.digests) {
             if self.chain.contains(&d.md5) {
@@ -526,6 +588,7 @@ fn read_through(
     err: Option<io::Error>,
     reader: &mut dyn Read,
     mut keep: Option<(&mut Vec<u8>, u64)>,
+    buf: &mut [u8],
 ) -> Result<u64, ReadEnd> {
     hasher.update(head);
     if let Some((k, room)) = &mut keep {
@@ -537,10 +600,9 @@ fn read_through(
             error,
         }));
     }
-    let mut buf = vec![0u8; 256 << 10];
     let mut total = head.len() as u64;
     loop {
-        match reader.read(&mut buf) {
+        match reader.read(buf) {
             Ok(0) => return Ok(total),
             Ok(n) => {
                 hasher.update(&buf[..n]);
