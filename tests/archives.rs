@@ -27,6 +27,14 @@ fn q(p: &Path) -> String {
     format!("'{}'", p.display())
 }
 
+/// A temporary folder holding an empty evidence folder `ev`.
+fn evidence() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ev = tmp.path().join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    (tmp, ev)
+}
+
 /// Zeros, compressible without end.
 fn zeros(n: usize) -> Vec<u8> {
     vec![0u8; n]
@@ -81,13 +89,7 @@ fn an_alert_three_archives_deep_is_reported_under_its_full_path() {
     assert_eq!(summary["archives"]["archives"], 4);
     assert_eq!(summary["archives"]["members"], 5);
     assert_eq!(summary["totals"]["entries_found"], 1);
-    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&s.dir);
     // The same bytes whatever the threads and the read policy.
     for extra in [["--threads", "4"], ["--io", "hdd"]] {
         let case = t.join(format!("case{}", extra[1]));
@@ -193,21 +195,13 @@ fn every_format_is_read_by_content() {
     // Member times come from the archive headers.
     let m = rows.iter().find(|r| r["path"] == "/u.tar\\>a.txt").unwrap();
     assert!(!m["modified"].is_empty() && m["accessed"].is_empty());
-    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&s.dir);
 }
 
 #[test]
 fn hostile_member_names_are_data_and_nothing_is_extracted() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, ev) = evidence();
     let t = tmp.path();
-    let ev = t.join("ev");
-    std::fs::create_dir_all(&ev).unwrap();
     // A tar with names no tool should follow, made byte by byte.
     let names: Vec<&[u8]> = vec![
         b"../../../../tmp/escaped.txt",
@@ -270,13 +264,7 @@ fn hostile_member_names_are_data_and_nothing_is_extracted() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left.len(), 2, "{left:?}");
-    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&s.dir);
 }
 
 /// A zip of `entries` (name, bytes), deflated.
@@ -326,10 +314,8 @@ fn timed_scan(ev: &Path, case: &Path, extra: &[&str]) -> (i32, f64, f64) {
 
 #[test]
 fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, ev) = evidence();
     let t = tmp.path();
-    let ev = t.join("ev");
-    std::fs::create_dir_all(&ev).unwrap();
     // 42.zip-style: 16 copies of 16 copies of ... of 64 MiB of zeros, five
     // levels: 1 PiB in all.
     let mut level = zip_of(&[("0.bin".into(), zeros(64 << 20))]);
@@ -403,13 +389,7 @@ fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
         audit.contains("\"archive-limit\""),
         "no archive-limit event"
     );
-    let v = run(&["verify".as_ref(), case.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&case);
 }
 
 /// `zip` (of one member) with its central directory record repeated `n`
@@ -441,10 +421,8 @@ fn encrypted_and_truncated_archives_keep_what_can_be_read() {
     if !tools("encrypted_truncated", &["zip"]) {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, ev) = evidence();
     let t = tmp.path();
-    let ev = t.join("ev");
-    std::fs::create_dir_all(&ev).unwrap();
     let secret = b"a secret member\n";
     write(t, "w/secret.txt", secret);
     write(t, "w/one.txt", &[b'1'; 5000]);
@@ -483,21 +461,13 @@ fn encrypted_and_truncated_archives_keep_what_can_be_read() {
     );
     assert_eq!(s.row("/cut.zip\\>one.txt")["md5"], md5_hex(&[b'1'; 5000]));
     assert_eq!(s.row("/cut.zip\\>two.txt")["md5"], md5_hex(&[b'2'; 5000]));
-    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&s.dir);
 }
 
 #[test]
 fn a_picture_inside_an_office_document_is_matched_and_hashed() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, ev) = evidence();
     let t = tmp.path();
-    let ev = t.join("ev");
-    std::fs::create_dir_all(&ev).unwrap();
     // A real JPEG, made here.
     let mut jpeg = Vec::new();
     let img = image::RgbImage::from_fn(320, 240, |x, y| {
@@ -589,13 +559,7 @@ fn a_killed_scan_resumes_to_the_same_report() {
             "{f}"
         );
     }
-    let v = run(&["verify".as_ref(), case.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&case);
 }
 
 #[test]
@@ -603,10 +567,8 @@ fn repeated_names_checksums_and_trailing_bytes_keep_every_member() {
     if !tools("repeated", &["gzip", "python3"]) {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, ev) = evidence();
     let t = tmp.path();
-    let ev = t.join("ev");
-    std::fs::create_dir_all(&ev).unwrap();
     // A zip whose two members share a name (the library keeps one of them
     // in its directory), and a tar whose third name is what `\#2` sorts as.
     sh(&format!(
@@ -639,18 +601,13 @@ t.close()\"",
     assert_eq!(s.row("/c.zip\\>m\\#2")["verdict"], "alert");
     assert_eq!(s.row("/d.tar\\>m\\#2")["verdict"], "alert");
     assert_eq!(s.row("/d.tar\\>m\\x012")["md5"], md5_hex(b"three"));
-    let z = s.row("/z.gz\\>z");
+    // Named from the gzip header.
+    let z = s.row("/z.gz\\>s.bin");
     assert_eq!(z["verdict"], "alert", "{z:?}");
     assert!(
         z["note"].contains("the digests are of the 5000 bytes read"),
         "{z:?}"
     );
     assert_eq!(s.hits().len(), 3);
-    let v = run(&["verify".as_ref(), s.dir.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&s.dir);
 }

@@ -280,13 +280,7 @@ fn a_stalled_stream_reader_does_not_hold_back_a_stop() {
         Some(0) => assert_eq!(summary["status"], "complete"),
         other => panic!("exit {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
     }
-    let v = run(&["verify".as_ref(), case.as_os_str()]);
-    assert_eq!(
-        v.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&v.stdout)
-    );
+    assert_verified(&case);
 
     // Standard output that cannot be written (a full disk): a warning.
     let case = tmp.path().join("case-full");

@@ -1,6 +1,8 @@
 //! The readers of each format, behind [`super::walk`].
 
-use super::{stream_member_name, Broken, Entry, EntryKind, Flow, Format, Input, Special, Visit};
+use super::{
+    stream_member_name, Broken, Entry, EntryKind, Flow, Format, Input, ReadSeek, Special, Visit,
+};
 use crate::time::FileTime;
 use std::io::{self, Cursor, Read};
 
@@ -23,12 +25,22 @@ fn broken(at: impl Into<String>, error: impl ToString) -> Broken {
 /// be read (truncated, say) is read again front to back by its local headers,
 /// so the members before the damage still get their rows.
 pub fn zip(input: Input, visit: &mut Visit) -> Result<(), Broken> {
+    random_access(input, "zip", |r| zip_from(r, visit))
+}
+
+/// Runs `read` over `input` as a reader that seeks (zip and 7z keep their
+/// directory at the end): bytes at hand, or a file through a buffer.
+fn random_access(
+    input: Input,
+    what: &str,
+    read: impl FnOnce(&mut dyn ReadSeek) -> Result<(), Broken>,
+) -> Result<(), Broken> {
     match input {
-        Input::Bytes(b) => zip_from(Cursor::new(b), visit),
-        Input::Seekable(r, _) => zip_from(io::BufReader::with_capacity(64 << 10, r), visit),
-        Input::Stream(_) => Err(broken(
+        Input::Bytes(b) => read(&mut Cursor::new(b)),
+        Input::Seekable(r, _) => read(&mut io::BufReader::with_capacity(64 << 10, r)),
+        Input::Stream(..) => Err(broken(
             "the start",
-            "a zip is read from memory or a file, not a stream",
+            format!("a {what} is read from memory or a file, not a stream"),
         )),
     }
 }
@@ -207,14 +219,7 @@ fn zip_local_headers(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Bro
 /// A 7z archive's members. Encrypted ones (no password is ever tried) are
 /// listed without their bytes.
 pub fn seven_z(input: Input, visit: &mut Visit) -> Result<(), Broken> {
-    match input {
-        Input::Bytes(b) => seven_z_from(Cursor::new(b), visit),
-        Input::Seekable(r, _) => seven_z_from(io::BufReader::with_capacity(64 << 10, r), visit),
-        Input::Stream(_) => Err(broken(
-            "the start",
-            "a 7z is read from memory or a file, not a stream",
-        )),
-    }
+    random_access(input, "7z", |r| seven_z_from(r, visit))
 }
 
 fn is_encryption(e: &sevenz_rust2::Error) -> bool {
@@ -373,11 +378,17 @@ pub fn single(
     };
     let mut decoder: Box<dyn Read + '_> = match format {
         Format::Gzip => {
-            // The header is parsed with the first bytes decompressed: read
-            // them first, then hand them on ahead of the rest.
+            // The header is parsed by the first read: make it, then hand its
+            // bytes (or its error) on ahead of the rest.
             let mut d = flate2::read::MultiGzDecoder::new(reader);
             let mut first = vec![0u8; 64 << 10];
-            let (n, err) = fill(&mut d, &mut first);
+            let (n, err) = loop {
+                match d.read(&mut first) {
+                    Ok(n) => break (n, None),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break (0, Some(e)),
+                }
+            };
             first.truncate(n);
             if let Some(h) = d.header() {
                 if let Some(f) = h.filename().filter(|f| !f.is_empty()) {
@@ -408,20 +419,6 @@ pub fn single(
     };
     visit(&entry, Some(&mut decoder));
     Ok(())
-}
-
-/// Reads into `buf` until it is full, the reader ends or fails.
-fn fill(r: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (n, Some(e)),
-        }
-    }
-    (n, None)
 }
 
 /// A reader that first returns an error held over from before, then reads on.

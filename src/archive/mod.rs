@@ -330,9 +330,14 @@ pub enum Input<'a> {
     Bytes(&'a [u8]),
     /// An archive that can be read anywhere (a file), of this many bytes.
     Seekable(&'a mut dyn ReadSeek, u64),
-    /// A stream, read once front to back (a member of another archive).
-    Stream(&'a mut dyn Read),
+    /// A stream, read once front to back (a member of another archive), of
+    /// this many bytes where known.
+    Stream(&'a mut dyn Read, Option<u64>),
 }
+
+/// Why a RAR archive's members are not read.
+pub const RAR_NOT_READ: &str =
+    "RAR archives are recognised, not read (no maintained reader is built in)";
 
 /// Read and seek.
 pub trait ReadSeek: Read + Seek {}
@@ -356,8 +361,7 @@ pub fn walk(format: Format, input: Input, name: &[u8], visit: &mut Visit) -> Res
         }
         Format::Rar => Err(Broken {
             at: "the start".into(),
-            error: "RAR archives are recognised but not read (no maintained reader is built in)"
-                .into(),
+            error: RAR_NOT_READ.into(),
         }),
     }
 }
@@ -370,7 +374,7 @@ fn stream<'a>(input: Input<'a>) -> Box<dyn Read + 'a> {
             let _ = r.rewind();
             Box::new(std::io::BufReader::with_capacity(256 << 10, r))
         }
-        Input::Stream(r) => Box::new(r),
+        Input::Stream(r, _) => Box::new(r),
     }
 }
 

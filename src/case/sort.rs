@@ -62,8 +62,6 @@ fn damaged(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{what} is damaged"))
 }
 
-/// The path of a journal row. The journal writes `path` first, so it is read
-/// without parsing the rest; a row written otherwise is parsed whole.
 /// The sort key of a row's path: members right after their archive (see
 /// [`crate::pathfmt::sort_key`]).
 fn order_key(path: String) -> String {
@@ -74,6 +72,8 @@ fn order_key(path: String) -> String {
     }
 }
 
+/// The path of a journal row. The journal writes `path` first, so it is read
+/// without parsing the rest; a row written otherwise is parsed whole.
 fn path_of(line: &[u8]) -> io::Result<String> {
     const LEAD: &[u8] = b"{\"path\":\"";
     if let Some(rest) = line.strip_prefix(LEAD) {

@@ -382,10 +382,8 @@ impl FileHasher {
             });
         }
         if let Some(KeptArchive::Bytes(f, bytes, _)) = &mut self.archive {
-            if (bytes.len() + data.len()) as u64 > ARCHIVE_KEEP {
+            if !append_within(bytes, data, ARCHIVE_KEEP) {
                 self.archive = Some(KeptArchive::NotKept(*f));
-            } else {
-                bytes.extend_from_slice(data);
             }
         }
     }
@@ -441,10 +439,8 @@ impl FileHasher {
             });
         }
         if let Some(Picture::Bytes(f, bytes, _)) = &mut self.picture {
-            if (bytes.len() + data.len()) as u64 > picture::MAX_BYTES {
+            if !append_within(bytes, data, picture::MAX_BYTES) {
                 self.picture = Some(Picture::TooLarge(*f));
-            } else {
-                bytes.extend_from_slice(data);
             }
         }
     }
@@ -483,6 +479,16 @@ impl Update for FileHasher {
         }
         self.fed += len;
     }
+}
+
+/// Appends `data` to bytes kept from a read unless that makes them more than
+/// `max`; whether it did.
+fn append_within(kept: &mut Vec<u8>, data: &[u8], max: u64) -> bool {
+    let fits = (kept.len() + data.len()) as u64 <= max;
+    if fits {
+        kept.extend_from_slice(data);
+    }
+    fits
 }
 
 /// Why the reading of a file stopped before its end, with no error.

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::io::{self, Read};
 
 /// Counts shared by every level of one archive on the evidence.
-struct Meter {
+struct Meter<'s> {
     limits: Limits,
     /// Bytes expanded at every level (a nested archive's members count again).
     bytes: Cell<u64>,
@@ -39,13 +39,18 @@ struct Meter {
     ratio_cap: u64,
     /// The limit that ended the reading, and the member it was reached at.
     stop: std::cell::RefCell<Option<(Limit, u64, String)>>,
-    /// Set when the scan is stopping.
-    interrupted: Cell<bool>,
+    /// Whether the scan is stopping.
+    scan_stopping: &'s dyn Fn() -> bool,
 }
 
-impl Meter {
+impl Meter<'_> {
+    /// The scan is stopping: the archive gets no row (a resume reads it).
+    fn interrupted(&self) -> bool {
+        (self.scan_stopping)()
+    }
+
     fn stopped(&self) -> bool {
-        self.stop.borrow().is_some() || self.interrupted.get()
+        self.stop.borrow().is_some() || self.interrupted()
     }
 }
 
@@ -53,12 +58,11 @@ impl Meter {
 /// an error once one is passed (the limit is then in `hit`).
 struct Metered<'m, R> {
     inner: R,
-    meter: &'m Meter,
+    meter: &'m Meter<'m>,
     read: u64,
     /// Bytes this member may expand to (its own ratio).
     cap: u64,
     hit: Option<(Limit, u64)>,
-    stop: &'m dyn Fn() -> bool,
     /// Its bytes count as expanded (not for a tar's members, which are
     /// bytes of the tar, already counted).
     counts: bool,
@@ -68,9 +72,6 @@ struct Metered<'m, R> {
 
 impl<R: Read> Read for Metered<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if (self.stop)() {
-            self.meter.interrupted.set(true);
-        }
         if self.meter.stopped() && self.hit.is_none() {
             return Err(io::Error::other("the reading of this archive stopped"));
         }
@@ -158,8 +159,6 @@ struct Expansion<'w, 's> {
     /// holds itself is not read again).
     chain: Vec<[u8; 16]>,
     rows: Vec<Record>,
-    /// The size of the stream about to be walked (a nested stream's member).
-    stream_size: Option<u64>,
     /// Read buffers, reused member after member.
     buf: Vec<u8>,
     head: Vec<u8>,
@@ -191,7 +190,7 @@ impl Worker<'_> {
             bytes: Cell::new(0),
             ratio_cap: archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(r.size)),
             stop: Default::default(),
-            interrupted: Cell::new(false),
+            scan_stopping: &stop,
         };
         let mut x = Expansion {
             worker: self,
@@ -200,18 +199,16 @@ impl Worker<'_> {
             held: 0,
             chain: vec![digests.md5],
             rows: Vec::new(),
-            stream_size: None,
             buf: Vec::new(),
             head: Vec::new(),
         };
         let path = r.path.clone();
         let notes = match kept {
             KeptArchive::Bytes(format, bytes, _held) => {
-                x.walk(&meter, &stop, &path, format, Input::Bytes(&bytes), &name, 1)
+                x.walk(&meter, &path, format, Input::Bytes(&bytes), &name, 1)
             }
             KeptArchive::NotKept(Format::Rar) => vec![Note::NotExpanded {
-                reason: "RAR archives are recognised, not read (no maintained reader is built in)"
-                    .into(),
+                reason: archive::RAR_NOT_READ.into(),
             }],
             KeptArchive::NotKept(format) => {
                 // Too large to keep: read again from the evidence.
@@ -223,8 +220,7 @@ impl Worker<'_> {
                             at: 0,
                             size,
                         };
-                        let _ = s.file.seek_to(0);
-                        x.walk(&meter, &stop, &path, format, Input::Seekable(&mut s, size), &name, 1)
+                        x.walk(&meter, &path, format, Input::Seekable(&mut s, size), &name, 1)
                     }
                     Opened::Failed { note, .. } => vec![Note::NotExpanded {
                         reason: format!(
@@ -234,7 +230,7 @@ impl Worker<'_> {
                 }
             }
         };
-        if meter.interrupted.get() || self.queue.stopped() {
+        if meter.interrupted() {
             return false;
         }
         r.notes.extend(notes);
@@ -246,11 +242,9 @@ impl Worker<'_> {
 impl Expansion<'_, '_> {
     /// Reads archive `path` (of `format`, named `name`) at nesting `depth`
     /// (1 for an archive on the evidence); returns the notes for its row.
-    #[allow(clippy::too_many_arguments)]
     fn walk(
         &mut self,
         meter: &Meter,
-        stop: &dyn Fn() -> bool,
         path: &str,
         format: Format,
         input: Input,
@@ -261,7 +255,7 @@ impl Expansion<'_, '_> {
         let container = match &input {
             Input::Bytes(b) => Some(b.len() as u64),
             Input::Seekable(_, size) => Some(*size),
-            Input::Stream(_) => self.stream_size.take(),
+            Input::Stream(_, size) => *size,
         };
         let mut names: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut count = 0u64;
@@ -281,15 +275,7 @@ impl Expansion<'_, '_> {
             }
             self.members += 1;
             count += 1;
-            let row = self.member(
-                meter,
-                stop,
-                mpath,
-                entry,
-                reader,
-                depth,
-                (format, container),
-            );
+            let row = self.member(meter, mpath, entry, reader, depth, (format, container));
             self.rows.push(row);
             if meter.stopped() {
                 Flow::Stop
@@ -304,7 +290,7 @@ impl Expansion<'_, '_> {
         if let Some((limit, value, at)) = meter.stop.borrow().clone() {
             notes.push(Note::ArchiveStopped { limit, value, at });
         } else if let Err(b) = result {
-            if !meter.interrupted.get() {
+            if !meter.interrupted() {
                 notes.push(Note::ArchiveDamaged {
                     at: b.at,
                     error: b.error,
@@ -315,11 +301,9 @@ impl Expansion<'_, '_> {
     }
 
     /// The row of one member (reading it, and any archive in it).
-    #[allow(clippy::too_many_arguments)]
     fn member(
         &mut self,
         meter: &Meter,
-        stop: &dyn Fn() -> bool,
         path: String,
         entry: &Entry,
         reader: Option<&mut dyn Read>,
@@ -387,7 +371,6 @@ impl Expansion<'_, '_> {
             read: 0,
             cap,
             hit: None,
-            stop,
             counts: parent != Format::Tar,
             path: &mpath,
         };
@@ -415,18 +398,16 @@ impl Expansion<'_, '_> {
         let mut notes = Vec::new();
         let mut keep: Option<Vec<u8>> = None;
         let result: Result<u64, ReadEnd> = match nested {
-            Some(f) if depth >= limits.depth => {
+            Some(_) if depth >= limits.depth => {
                 notes.push(Note::NotExpanded {
                     reason: Limit::Depth.describe(limits.depth as u64),
                 });
-                let _ = f;
                 read_through(&mut hasher, &head, err, &mut metered, None, &mut buf)
             }
             Some(f) if f.streams() => {
                 // Read as it streams: the member's digests are of the bytes
                 // its own members are read from.
                 let name = member_name(&r.path);
-                self.stream_size = entry.size;
                 let mut tee = Tee {
                     inner: io::Cursor::new(&head[..]).chain(&mut metered),
                     hasher: &mut hasher,
@@ -434,34 +415,24 @@ impl Expansion<'_, '_> {
                 };
                 let inner = self.walk(
                     meter,
-                    stop,
                     &r.path.clone(),
                     f,
-                    Input::Stream(&mut tee),
+                    Input::Stream(&mut tee, entry.size),
                     &name,
                     depth + 1,
                 );
                 notes.extend(inner);
                 // What the archive leaves unread (a tar's padding) is hashed too.
-                loop {
-                    match tee.read(&mut buf) {
-                        Ok(0) => break Ok(tee.fed),
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(error) => {
-                            break Err(ReadEnd::Failed(digest::ReadFailure {
-                                offset: tee.fed,
-                                error,
-                            }))
-                        }
-                    }
-                }
+                let Tee {
+                    mut inner,
+                    hasher,
+                    fed,
+                } = tee;
+                digest::hash_reader(&mut inner, &mut buf, hasher, fed, |_, _| None)
             }
             Some(Format::Rar) => {
                 notes.push(Note::NotExpanded {
-                    reason:
-                        "RAR archives are recognised, not read (no maintained reader is built in)"
-                            .into(),
+                    reason: archive::RAR_NOT_READ.into(),
                 });
                 read_through(&mut hasher, &head, err, &mut metered, None, &mut buf)
             }
@@ -506,7 +477,7 @@ impl Expansion<'_, '_> {
             r.notes.extend(notes);
             return r;
         }
-        if meter.interrupted.get() {
+        if meter.interrupted() {
             return r;
         }
         let mut after_data = None;
@@ -550,15 +521,7 @@ impl Expansion<'_, '_> {
                 self.chain.push(d.md5);
                 let name = member_name(&r.path);
                 let path = r.path.clone();
-                let inner = self.walk(
-                    meter,
-                    stop,
-                    &path,
-                    f,
-                    Input::Bytes(&bytes),
-                    &name,
-                    depth + 1,
-                );
+                let inner = self.walk(meter, &path, f, Input::Bytes(&bytes), &name, depth + 1);
                 self.chain.pop();
                 self.held -= bytes.len() as u64;
                 r.notes.extend(inner);
@@ -579,48 +542,43 @@ fn member_name(path: &str) -> Vec<u8> {
     }
 }
 
+/// Bytes hashed, and kept up to `room` bytes (and one more, to tell that
+/// there were more).
+struct Keeping<'k> {
+    hasher: &'k mut FileHasher,
+    keep: Option<(&'k mut Vec<u8>, u64)>,
+}
+
+impl Update for Keeping<'_> {
+    fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+        if let Some((kept, room)) = &mut self.keep {
+            let take = data
+                .len()
+                .min((*room as usize + 1).saturating_sub(kept.len()));
+            kept.extend_from_slice(&data[..take]);
+        }
+    }
+}
+
 /// Hashes the rest of a member after its `head` (read with `err`), keeping
 /// its bytes in `keep` up to a number of bytes (past which the vector is
-/// left longer than that, and no more is kept). Returns the bytes read.
+/// one byte longer than that, and no more is kept). Returns the bytes read.
 fn read_through(
     hasher: &mut FileHasher,
     head: &[u8],
     err: Option<io::Error>,
     reader: &mut dyn Read,
-    mut keep: Option<(&mut Vec<u8>, u64)>,
+    keep: Option<(&mut Vec<u8>, u64)>,
     buf: &mut [u8],
 ) -> Result<u64, ReadEnd> {
-    hasher.update(head);
-    if let Some((k, room)) = &mut keep {
-        k.extend_from_slice(&head[..head.len().min(*room as usize + 1)]);
-    }
+    let mut sink = Keeping { hasher, keep };
+    sink.update(head);
     if let Some(error) = err {
         return Err(ReadEnd::Failed(digest::ReadFailure {
             offset: head.len() as u64,
             error,
         }));
     }
-    let mut total = head.len() as u64;
-    loop {
-        match reader.read(buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                if let Some((k, room)) = &mut keep {
-                    if (k.len() as u64) <= *room {
-                        let take = n.min((*room as usize + 1).saturating_sub(k.len()));
-                        k.extend_from_slice(&buf[..take]);
-                    }
-                }
-                total += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => {
-                return Err(ReadEnd::Failed(digest::ReadFailure {
-                    offset: total,
-                    error,
-                }))
-            }
-        }
-    }
+    digest::hash_reader(reader, buf, &mut sink, head.len() as u64, |_, _| None)
 }

@@ -374,10 +374,9 @@ impl Worker<'_> {
         overran: bool,
         scratch: &mut Scratch,
     ) {
-        let size = r.size;
         let picture = hasher.take_picture();
         let digests = hasher.finish(overran);
-        let mut j = self.matcher.judge(&digests, size, scratch);
+        let mut j = self.matcher.judge(&digests, r.size, scratch);
         if let (Some(picture), Some((budget, _)), false) = (picture, self.pictures, overran) {
             match picture_hash(&picture, budget) {
                 Ok(p) => {
@@ -395,7 +394,6 @@ impl Worker<'_> {
                     .map(|c| Box::new(crate::record::Camera(c)));
             }
         }
-        r.size = size;
         r.digests = Some(digests);
         r.verdict = j.verdict;
         r.sets = j.sets;

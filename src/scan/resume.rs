@@ -179,22 +179,6 @@ pub fn check_journal(
     })
 }
 
-/// Whether a row's content type is one whose members are read.
-fn is_archive_type(mime: &str) -> bool {
-    matches!(
-        mime,
-        "application/zip"
-            | "application/x-7z-compressed"
-            | "application/x-tar"
-            | "application/gzip"
-            | "application/x-bzip2"
-            | "application/x-xz"
-            | "application/zstd"
-            | "application/vnd.rar"
-            | "application/x-rar-compressed"
-    )
-}
-
 fn judge(
     cfg: &ScanConfig,
     source: &dyn Source,
@@ -216,7 +200,8 @@ fn judge(
     if !item.read || r.verdict == Verdict::Unreadable || r.verdict.is_hit() {
         return Judged::Again;
     }
-    // An archive is read again for its members (whose rows are not kept).
+    // An archive is read again for its members (whose rows are not kept);
+    // every archive read with archives on has one of these notes.
     let archive = r.notes.iter().any(|n| {
         matches!(
             n,
@@ -226,9 +211,7 @@ fn judge(
                 | Note::ArchiveDamaged { .. }
         )
     });
-    if archive
-        || (cfg.archives.is_some() && r.content.as_ref().is_some_and(|c| is_archive_type(&c.mime)))
-    {
+    if archive {
         return Judged::Again;
     }
     if r.kind != item.kind {

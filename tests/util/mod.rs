@@ -103,6 +103,17 @@ impl Scan {
     }
 }
 
+/// Asserts that `verify` passes on the case folder `dir`.
+pub fn assert_verified(dir: &Path) {
+    let v = run(&["verify".as_ref(), dir.as_os_str()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
 /// Writes a file, creating its parents.
 pub fn write(root: &Path, rel: impl AsRef<[u8]>, data: &[u8]) -> PathBuf {
     let p = root.join(OsStr::from_bytes(rel.as_ref()));

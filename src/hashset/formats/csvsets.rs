@@ -19,6 +19,30 @@ pub enum Family {
     Icse,
 }
 
+/// A CSV reader of a set with a header row (rows may vary in length; lines
+/// are capped in length), and its header.
+pub(crate) fn csv_reader<R: Read>(
+    r: R,
+    delimiter: u8,
+) -> Result<
+    (
+        csv::Reader<crate::hashset::input::LineCap<R>>,
+        csv::ByteRecord,
+    ),
+    ParseError,
+> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(crate::hashset::input::LineCap::new(r));
+    let header = reader
+        .byte_headers()
+        .map_err(|e| ParseError::new(1, format!("unreadable header: {e}")))?
+        .clone();
+    Ok((reader, header))
+}
+
 /// Reads every row of a CSV set after its header, handing each with its
 /// 1-based line to `row`. A blank line is passed over. A malformed row, or one
 /// `row` refuses, is bad: the import's error in strict mode, counted and
@@ -155,15 +179,7 @@ fn record(rec: &csv::ByteRecord, c: &Columns, line: u64) -> Result<SetEntry, Par
 
 /// Parses a CSV hash set of `family`. Returns the format name.
 pub fn parse(r: impl Read, family: Family, sink: &mut Sink) -> Result<&'static str, ParseError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(if family == Family::Icse { b';' } else { b',' })
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(crate::hashset::input::LineCap::new(r));
-    let header = reader
-        .byte_headers()
-        .map_err(|e| ParseError::new(1, format!("unreadable header: {e}")))?
-        .clone();
+    let (mut reader, header) = csv_reader(r, if family == Family::Icse { b';' } else { b',' })?;
     let cols = columns(&header, family)?;
     let legacy = header
         .iter()

@@ -12,7 +12,7 @@
 //!   last two say what they are and are recognised by themselves; bare hex is a
 //!   SHA-256 list unless the import is told `--format pdq`.
 
-use super::csvsets::{csv_rows, unquote};
+use super::csvsets::{csv_reader, csv_rows, unquote};
 use crate::digest::pdq::Pdq;
 use crate::hashset::input::{column_digest, parse_size, Lines, Sink};
 use crate::hashset::{Algo, Category, ParseError, PdqEntry, SetEntry};
@@ -169,14 +169,7 @@ fn row(
 
 /// Parses a CSV with a `pdq` column.
 pub fn parse_csv(r: impl Read, sink: &mut Sink) -> Result<&'static str, ParseError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(crate::hashset::input::LineCap::new(r));
-    let header = reader
-        .byte_headers()
-        .map_err(|e| ParseError::new(1, format!("unreadable header: {e}")))?
-        .clone();
+    let (mut reader, header) = csv_reader(r, b',')?;
     let cols = columns(&header)?;
     csv_rows(&mut reader, sink, |rec, line, sink| {
         match row(rec, &cols, line)? {
