@@ -611,3 +611,35 @@ t.close()\"",
     assert_eq!(s.hits().len(), 3);
     assert_verified(&s.dir);
 }
+
+#[test]
+fn a_tar_long_name_claiming_gigabytes_is_refused_in_little_memory() {
+    let (tmp, ev) = evidence();
+    // A GNU long-name record declaring 1 GiB, then (sparse) zeros: the tar
+    // reader would hold the whole "name" in memory.
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(1 << 30);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let path = ev.join("long.tar");
+    let f = std::fs::File::create(&path).unwrap();
+    (&f).write_all(h.as_bytes()).unwrap();
+    f.set_len(512 + (1u64 << 30) + 1024).unwrap();
+    drop(f);
+    let case = tmp.path().join("case");
+    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
+    eprintln!("long name: {secs:.1} s, peak {peak:.0} MiB");
+    assert_eq!(code, 0);
+    assert!(peak < 512.0, "{peak} MiB");
+    let rows = read_rows(&case.join("report.csv"));
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0]["note"].contains("KiB of tar metadata"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(!rows[0]["md5"].is_empty());
+    assert_verified(&case);
+}

@@ -311,12 +311,32 @@ fn seven_z_entry(e: &sevenz_rust2::ArchiveEntry) -> Entry {
 
 /// A tar archive's members, front to back.
 pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
-    let mut archive = tar::Archive::new(reader);
+    let allowed = std::rc::Rc::new(std::cell::Cell::new(TAR_METADATA));
+    let guard = TarGuard {
+        inner: reader,
+        read: 0,
+        allowed: allowed.clone(),
+    };
+    let mut archive = tar::Archive::new(guard);
     let entries = archive.entries().map_err(|e| broken("the start", e))?;
     for (n, e) in entries.enumerate() {
         let mut e = e.map_err(|err| broken(format!("member {}", n + 1), err))?;
+        // The entry's header and data (which the reader may skip) are the
+        // archive's own bytes; what comes before the next entry past that
+        // is metadata (long names, pax headers), held by the reader whole.
+        let data = e.size().div_ceil(512).saturating_mul(512);
+        allowed.set(
+            allowed
+                .get()
+                .saturating_add(data)
+                .saturating_add(TAR_HEADER_ROOM),
+        );
         let h = e.header();
         let t = h.entry_type();
+        if t.is_pax_global_extensions() {
+            // Settings for the entries after it (a `git archive` comment), not a member.
+            continue;
+        }
         let link = || {
             e.link_name_bytes()
                 .map(|l| l.into_owned())
@@ -341,10 +361,11 @@ pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
         };
         let entry = Entry {
             name: e.path_bytes().into_owned(),
-            modified: h.mtime().ok().map(|s| FileTime {
-                secs: s as i64,
-                nanos: 0,
-            }),
+            modified: h
+                .mtime()
+                .ok()
+                .and_then(|s| i64::try_from(s).ok())
+                .map(|secs| FileTime { secs, nanos: 0 }),
             size: Some(e.size()),
             packed: Some(e.size()),
             crc: None,
@@ -362,6 +383,38 @@ pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
         }
     }
     Ok(())
+}
+
+/// Bytes of a tar that are neither headers nor entry data (long names, pax
+/// records) read in all: the tar reader holds each such record whole in
+/// memory, so one that claims more is refused, not read.
+pub const TAR_METADATA: u64 = 1 << 20;
+
+/// Room for an entry's headers besides its data (its own, a GNU sparse
+/// map's).
+const TAR_HEADER_ROOM: u64 = 4096;
+
+/// A tar's input that refuses to be read past the bytes its entries so far
+/// account for, plus [`TAR_METADATA`].
+struct TarGuard<'r> {
+    inner: &'r mut dyn Read,
+    read: u64,
+    allowed: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Read for TarGuard<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.read >= self.allowed.get() {
+            return Err(io::Error::other(format!(
+                "more than {} KiB of tar metadata (long names, pax records) before an entry: not read",
+                TAR_METADATA >> 10
+            )));
+        }
+        let room = (self.allowed.get() - self.read).min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// The one member of a compressed stream: its name from the stream (gzip)
