@@ -643,3 +643,72 @@ fn a_tar_long_name_claiming_gigabytes_is_refused_in_little_memory() {
     assert!(!rows[0]["md5"].is_empty());
     assert_verified(&case);
 }
+
+#[test]
+fn a_large_zip_read_by_several_threads_gives_the_rows_of_one() {
+    if !tools("parallel", &["zip", "tar", "gzip"]) {
+        return;
+    }
+    let (tmp, ev) = evidence();
+    let t = tmp.path();
+    let mut known = Vec::new();
+    for i in 0..60u32 {
+        let data: Vec<u8> = (0..(i * 997) % 50_000)
+            .map(|b| (b * (i + 3) % 251) as u8)
+            .collect();
+        if i % 7 == 3 {
+            known.push(md5_hex(&data));
+        }
+        write(t, format!("w/d{}/f{i}.bin", i % 5), &data);
+    }
+    write(t, "inner/x.txt", b"nested\n");
+    sh(&format!(
+        "cd {t} && tar czf w/inner.tar.gz inner && cd w && zip -q -r {e}/big.zip . && tar cf {e}/big.tar .",
+        t = q(t),
+        e = q(&ev)
+    ));
+    let set = write(t, "set.md5", (known.join("\n") + "\n").as_bytes());
+    let one = scan(
+        &ev,
+        &t.join("one"),
+        &["--hashset", set.to_str().unwrap(), "--threads", "1"],
+    );
+    let four = scan(
+        &ev,
+        &t.join("four"),
+        &["--hashset", set.to_str().unwrap(), "--threads", "4"],
+    );
+    assert_eq!(one.code, 1);
+    for f in ["report.csv", "hits.csv"] {
+        assert_eq!(
+            std::fs::read(one.dir.join(f)).unwrap(),
+            std::fs::read(four.dir.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // The zip's rows are the tar's (read in order, by one thread), member for member.
+    let rows = four.rows();
+    let members = |prefix: &str| -> Vec<(String, String, String, String)> {
+        rows.iter()
+            .filter_map(|r| {
+                let name = r["path"].strip_prefix(prefix)?;
+                let name = name.strip_prefix("./").unwrap_or(name);
+                Some((
+                    name.to_string(),
+                    r["md5"].clone(),
+                    r["verdict"].clone(),
+                    r["note"].clone(),
+                ))
+            })
+            .collect()
+    };
+    let (zip, tar) = (members("/big.zip\\>"), members("/big.tar\\>"));
+    assert_eq!(zip.len(), 63, "{zip:#?}");
+    assert_eq!(zip, tar);
+    assert_eq!(four.hits().len(), 2 * known.len());
+    assert!(four.row("/big.zip")["note"].starts_with("archive (zip): 61 members read"));
+    // It is a zip that several threads read (with --threads 4).
+    let bytes = std::fs::read(ev.join("big.zip")).unwrap();
+    assert!(hashsweep::archive::ZipPlan::new(&bytes).is_some_and(|p| p.len() >= 16));
+    assert_verified(&four.dir);
+}

@@ -81,30 +81,7 @@ fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), 
     }
     let overlap = zip_overlap(&mut archive);
     for i in 0..archive.len() {
-        let at = || format!("member {}", i + 1);
-        let mut entry = match archive.by_index_raw(i) {
-            Ok(f) => zip_entry(&f),
-            Err(e) => return Err(broken(at(), e)),
-        };
-        let flow = if entry.kind == EntryKind::File && !entry.encrypted {
-            match archive.by_index(i) {
-                Ok(mut f) => visit(&entry, Some(&mut f)),
-                Err(e) => {
-                    entry.unreadable = Some(e.to_string());
-                    visit(&entry, None)
-                }
-            }
-        } else if matches!(entry.kind, EntryKind::Symlink(_)) && !entry.encrypted {
-            if let Ok(f) = archive.by_index(i) {
-                let mut target = Vec::new();
-                let _ = f.take(LINK_TARGET_MAX).read_to_end(&mut target);
-                entry.kind = EntryKind::Symlink(target);
-            }
-            visit(&entry, None)
-        } else {
-            visit(&entry, None)
-        };
-        if flow == Flow::Stop {
+        if zip_member(&mut archive, i, visit)? == Flow::Stop {
             return Ok(());
         }
     }
@@ -114,6 +91,75 @@ fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), 
             format!("{n} members' compressed data overlap another's (a zip bomb's construction: the same bytes read again and again)"),
         )),
         None => Ok(()),
+    }
+}
+
+/// Hands member `i` of `archive` to `visit`.
+fn zip_member<R: Read + io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    i: usize,
+    visit: &mut Visit,
+) -> Result<Flow, Broken> {
+    let mut entry = match archive.by_index_raw(i) {
+        Ok(f) => zip_entry(&f),
+        Err(e) => return Err(broken(format!("member {}", i + 1), e)),
+    };
+    Ok(if entry.kind == EntryKind::File && !entry.encrypted {
+        match archive.by_index(i) {
+            Ok(mut f) => visit(&entry, Some(&mut f)),
+            Err(e) => {
+                entry.unreadable = Some(e.to_string());
+                visit(&entry, None)
+            }
+        }
+    } else if matches!(entry.kind, EntryKind::Symlink(_)) && !entry.encrypted {
+        if let Ok(f) = archive.by_index(i) {
+            let mut target = Vec::new();
+            let _ = f.take(LINK_TARGET_MAX).read_to_end(&mut target);
+            entry.kind = EntryKind::Symlink(target);
+        }
+        visit(&entry, None)
+    } else {
+        visit(&entry, None)
+    })
+}
+
+/// A zip in memory whose directory reads cleanly: as many entries as its end
+/// record declares (so no two share a name), no compressed data read twice.
+/// Its members can be read in any order, by several threads, each walking a
+/// range of them ([`ZipPlan::walk`]) with what [`super::walk`] would hand on.
+pub struct ZipPlan<'a> {
+    archive: zip::ZipArchive<Cursor<&'a [u8]>>,
+}
+
+impl<'a> ZipPlan<'a> {
+    /// The plan of the zip `bytes`, if it reads cleanly.
+    pub fn new(bytes: &'a [u8]) -> Option<ZipPlan<'a>> {
+        let declared = declared_entries(&mut Cursor::new(bytes))?;
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+        (declared == archive.len() as u64 && zip_overlap(&mut archive).is_none())
+            .then_some(ZipPlan { archive })
+    }
+
+    /// Entries in its directory.
+    pub fn len(&self) -> usize {
+        self.archive.len()
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.archive.len() == 0
+    }
+
+    /// Hands entries `range` to `visit`, in order, until it says stop.
+    pub fn walk(&self, range: std::ops::Range<usize>, visit: &mut Visit) -> Result<(), Broken> {
+        let mut archive = self.archive.clone();
+        for i in range {
+            if zip_member(&mut archive, i, visit)? == Flow::Stop {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@
 
 mod formats;
 
-pub use formats::DECODER_MEMORY_KB;
+pub use formats::{ZipPlan, DECODER_MEMORY_KB};
 
 use crate::time::FileTime;
 use std::io::{Read, Seek};

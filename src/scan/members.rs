@@ -26,31 +26,69 @@ use crate::matcher::Scratch;
 use crate::pathfmt;
 use crate::record::{Content, Kind, Note, Record, Verdict};
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
-/// Counts shared by every level of one archive on the evidence.
+/// Counts shared by every level of one archive on the evidence (and by the
+/// threads reading a zip's members at once).
 struct Meter<'s> {
     limits: Limits,
     /// Bytes expanded at every level (a nested archive's members count again).
-    bytes: Cell<u64>,
+    bytes: AtomicU64,
+    /// Members made so far, at every level.
+    members: AtomicU64,
     /// Bytes allowed by the ratio of the archive on the evidence.
     ratio_cap: u64,
     /// The limit that ended the reading, and the member it was reached at.
-    stop: std::cell::RefCell<Option<(Limit, u64, String)>>,
+    stop: Mutex<Option<(Limit, u64, String)>>,
+    /// Whether `stop` is set.
+    limited: AtomicBool,
     /// Whether the scan is stopping.
-    scan_stopping: &'s dyn Fn() -> bool,
+    scan_stopping: &'s (dyn Fn() -> bool + Sync),
 }
 
-impl Meter<'_> {
+impl<'s> Meter<'s> {
+    fn new(
+        limits: Limits,
+        archive_size: u64,
+        scan_stopping: &'s (dyn Fn() -> bool + Sync),
+    ) -> Meter<'s> {
+        Meter {
+            limits,
+            bytes: AtomicU64::new(0),
+            members: AtomicU64::new(0),
+            ratio_cap: archive::FREE_BYTES
+                .saturating_add(limits.ratio.saturating_mul(archive_size)),
+            stop: Mutex::new(None),
+            limited: AtomicBool::new(false),
+            scan_stopping,
+        }
+    }
+
     /// The scan is stopping: the archive gets no row (a resume reads it).
     fn interrupted(&self) -> bool {
         (self.scan_stopping)()
     }
 
     fn stopped(&self) -> bool {
-        self.stop.borrow().is_some() || self.interrupted()
+        self.limited.load(Ordering::Relaxed) || self.interrupted()
+    }
+
+    /// Records that `limit` (of `value`) was reached at member `at`, unless
+    /// one was already.
+    fn reach(&self, limit: Limit, value: u64, at: &str) {
+        let mut stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+        if stop.is_none() {
+            *stop = Some((limit, value, at.to_string()));
+            self.limited.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The limit reached, if one was.
+    fn reached(&self) -> Option<(Limit, u64, String)> {
+        self.stop.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -80,8 +118,8 @@ impl<R: Read> Read for Metered<'_, R> {
         }
         let n = self.inner.read(buf)?;
         self.read += n as u64;
-        let total = self.meter.bytes.get() + if self.counts { n as u64 } else { 0 };
-        self.meter.bytes.set(total);
+        let counted = if self.counts { n as u64 } else { 0 };
+        let total = self.meter.bytes.fetch_add(counted, Ordering::Relaxed) + counted;
         let l = &self.meter.limits;
         self.hit = if total > l.bytes {
             Some((Limit::Bytes, l.bytes))
@@ -92,10 +130,7 @@ impl<R: Read> Read for Metered<'_, R> {
         };
         if let Some((l, value)) = self.hit {
             // The innermost member where it is passed is where it is reported.
-            let mut stop = self.meter.stop.borrow_mut();
-            if stop.is_none() {
-                *stop = Some((l, value, self.path.to_string()));
-            }
+            self.meter.reach(l, value, self.path);
             return Err(io::Error::other(format!("limit {} reached", l.as_str())));
         }
         Ok(n)
@@ -151,8 +186,6 @@ impl io::Seek for Seekable<'_> {
 struct Expansion<'w, 's> {
     worker: &'w Worker<'w>,
     scratch: &'s mut Scratch,
-    /// Members made so far, at every level.
-    members: u64,
     /// Bytes of nested archives held in memory now.
     held: u64,
     /// MD5s of the archives being read, outermost first (an archive that
@@ -185,34 +218,36 @@ impl Worker<'_> {
         let (listing, i) = self.todo.get(id);
         let name = listing.name_of(i).to_vec();
         let stop = || self.queue.stopped();
-        let meter = Meter {
-            limits: *limits,
-            bytes: Cell::new(0),
-            ratio_cap: archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(r.size)),
-            stop: Default::default(),
-            scan_stopping: &stop,
-        };
-        let mut x = Expansion {
-            worker: self,
-            scratch,
-            members: 0,
-            held: 0,
-            chain: vec![digests.md5],
-            rows: Vec::new(),
-            buf: Vec::new(),
-            head: Vec::new(),
-        };
         let path = r.path.clone();
-        let notes = match kept {
-            KeptArchive::Bytes(format, bytes, _held) => {
-                x.walk(&meter, &path, format, Input::Bytes(&bytes), &name, 1)
+        let new_meter = || Meter::new(*limits, r.size, &stop);
+        let mut x = Expansion::new(self, scratch, digests.md5);
+        let (notes, rows) = match kept {
+            KeptArchive::Bytes(Format::Zip, bytes, _held) => {
+                match self.zip_in_parallel(&new_meter(), &path, &bytes, digests.md5) {
+                    Some(done) => done,
+                    // Read again in order, for the rows and notes that gives.
+                    None if !stop() => {
+                        let meter = new_meter();
+                        let notes =
+                            x.walk(&meter, &path, Format::Zip, Input::Bytes(&bytes), &name, 1);
+                        (notes, std::mem::take(&mut x.rows))
+                    }
+                    None => return false,
+                }
             }
-            KeptArchive::NotKept(Format::Rar) => vec![Note::NotExpanded {
-                reason: archive::RAR_NOT_READ.into(),
-            }],
+            KeptArchive::Bytes(format, bytes, _held) => {
+                let notes = x.walk(&new_meter(), &path, format, Input::Bytes(&bytes), &name, 1);
+                (notes, std::mem::take(&mut x.rows))
+            }
+            KeptArchive::NotKept(Format::Rar) => (
+                vec![Note::NotExpanded {
+                    reason: archive::RAR_NOT_READ.into(),
+                }],
+                Vec::new(),
+            ),
             KeptArchive::NotKept(format) => {
                 // Too large to keep: read again from the evidence.
-                match self.source.open(listing, i, false, self.progress) {
+                let notes = match self.source.open(listing, i, false, self.progress) {
                     Opened::File(mut f) => {
                         let size = f.size();
                         let mut s = Seekable {
@@ -220,26 +255,111 @@ impl Worker<'_> {
                             at: 0,
                             size,
                         };
-                        x.walk(&meter, &path, format, Input::Seekable(&mut s, size), &name, 1)
+                        let input = Input::Seekable(&mut s, size);
+                        x.walk(&new_meter(), &path, format, input, &name, 1)
                     }
                     Opened::Failed { note, .. } => vec![Note::NotExpanded {
                         reason: format!(
                             "too large to keep from its read, and it could not be opened again: {note}"
                         ),
                     }],
-                }
+                };
+                (notes, std::mem::take(&mut x.rows))
             }
         };
-        if meter.interrupted() {
+        if stop() {
             return false;
         }
         r.notes.extend(notes);
-        r.members = x.rows;
+        r.members = rows;
         true
+    }
+
+    /// Reads the members of the zip `bytes` (at `path`, with MD5 `md5`) on
+    /// several threads at once, each a range of them: the notes for the
+    /// zip's row and the member rows, in the order a reading in turn gives.
+    /// `None` when the zip does not read cleanly ([`archive::ZipPlan`]), is
+    /// small, or when a limit is reached or the reading fails or is stopped:
+    /// which member a limit stops at depends on the order, so such a zip is
+    /// read again in order.
+    fn zip_in_parallel(
+        &self,
+        meter: &Meter,
+        path: &str,
+        bytes: &[u8],
+        md5: [u8; 16],
+    ) -> Option<(Vec<Note>, Vec<Record>)> {
+        use rayon::prelude::*;
+        let pool = self.member_pool?;
+        let plan = archive::ZipPlan::new(bytes)?;
+        let n = plan.len();
+        if n < PARALLEL_MEMBERS || n as u64 > meter.limits.members {
+            return None;
+        }
+        let per = n.div_ceil(pool.current_num_threads() * 8).max(1);
+        let ranges: Vec<std::ops::Range<usize>> =
+            (0..n).step_by(per).map(|a| a..(a + per).min(n)).collect();
+        let parts: Vec<Option<(u64, Vec<Record>)>> = pool.install(|| {
+            ranges
+                .into_par_iter()
+                .map(|range| {
+                    let mut scratch = Scratch::default();
+                    let mut x = Expansion::new(self, &mut scratch, md5);
+                    let mut count = 0;
+                    let size = Some(bytes.len() as u64);
+                    // Names are unique in a clean plan: each is its first.
+                    let mut names = HashMap::new();
+                    plan.walk(range, &mut |entry, reader| {
+                        x.visit(
+                            meter,
+                            path,
+                            entry,
+                            reader,
+                            1,
+                            (Format::Zip, size),
+                            &mut names,
+                            &mut count,
+                        )
+                    })
+                    .ok()?;
+                    Some((count, x.rows))
+                })
+                .collect()
+        });
+        if meter.stopped() {
+            return None;
+        }
+        let mut count = 0;
+        let mut rows = Vec::new();
+        for part in parts {
+            let (c, r) = part?;
+            count += c;
+            rows.extend(r);
+        }
+        let notes = vec![Note::Archive {
+            format: Format::Zip.name().into(),
+            members: count,
+        }];
+        Some((notes, rows))
     }
 }
 
-impl Expansion<'_, '_> {
+/// Zips with fewer entries are read by one thread.
+const PARALLEL_MEMBERS: usize = 16;
+
+impl<'w, 's> Expansion<'w, 's> {
+    fn new(worker: &'w Worker<'w>, scratch: &'s mut Scratch, md5: [u8; 16]) -> Self {
+        Expansion {
+            worker,
+            scratch,
+            held: 0,
+            chain: vec![md5],
+            rows: Vec::new(),
+            buf: Vec::new(),
+            head: Vec::new(),
+        }
+    }
+
     /// Reads archive `path` (of `format`, named `name`) at nesting `depth`
     /// (1 for an archive on the evidence); returns the notes for its row.
     fn walk(
@@ -260,34 +380,22 @@ impl Expansion<'_, '_> {
         let mut names: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut count = 0u64;
         let result = archive::walk(format, input, name, &mut |entry, reader| {
-            if meter.stopped() {
-                return Flow::Stop;
-            }
-            if entry.kind == EntryKind::Directory {
-                return Flow::Go;
-            }
-            let occurrence = names.entry(entry.name.clone()).or_insert(0);
-            *occurrence += 1;
-            let mpath = pathfmt::member_path(path, &entry.name, *occurrence);
-            if self.members >= meter.limits.members {
-                *meter.stop.borrow_mut() = Some((Limit::Members, meter.limits.members, mpath));
-                return Flow::Stop;
-            }
-            self.members += 1;
-            count += 1;
-            let row = self.member(meter, mpath, entry, reader, depth, (format, container));
-            self.rows.push(row);
-            if meter.stopped() {
-                Flow::Stop
-            } else {
-                Flow::Go
-            }
+            self.visit(
+                meter,
+                path,
+                entry,
+                reader,
+                depth,
+                (format, container),
+                &mut names,
+                &mut count,
+            )
         });
         let mut notes = vec![Note::Archive {
             format: format.name().into(),
             members: count,
         }];
-        if let Some((limit, value, at)) = meter.stop.borrow().clone() {
+        if let Some((limit, value, at)) = meter.reached() {
             notes.push(Note::ArchiveStopped { limit, value, at });
         } else if let Err(b) = result {
             if !meter.interrupted() {
@@ -298,6 +406,44 @@ impl Expansion<'_, '_> {
             }
         }
         notes
+    }
+
+    /// One member handed on by a walk of archive `path`: its row (and those
+    /// of any archive in it), unless a limit stops the walk first. `names`
+    /// counts the names met so far, `count` the members.
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &mut self,
+        meter: &Meter,
+        path: &str,
+        entry: &Entry,
+        reader: Option<&mut dyn Read>,
+        depth: u32,
+        parent: (Format, Option<u64>),
+        names: &mut HashMap<Vec<u8>, u32>,
+        count: &mut u64,
+    ) -> Flow {
+        if meter.stopped() {
+            return Flow::Stop;
+        }
+        if entry.kind == EntryKind::Directory {
+            return Flow::Go;
+        }
+        let occurrence = names.entry(entry.name.clone()).or_insert(0);
+        *occurrence += 1;
+        let mpath = pathfmt::member_path(path, &entry.name, *occurrence);
+        if meter.members.fetch_add(1, Ordering::Relaxed) >= meter.limits.members {
+            meter.reach(Limit::Members, meter.limits.members, &mpath);
+            return Flow::Stop;
+        }
+        *count += 1;
+        let row = self.member(meter, mpath, entry, reader, depth, parent);
+        self.rows.push(row);
+        if meter.stopped() {
+            Flow::Stop
+        } else {
+            Flow::Go
+        }
     }
 
     /// The row of one member (reading it, and any archive in it).
@@ -462,17 +608,12 @@ impl Expansion<'_, '_> {
         self.buf = buf;
         let read = metered.read;
         let cut = match &result {
-            Err(_) => metered
-                .hit
-                .or_else(|| meter.stop.borrow().as_ref().map(|s| (s.0, s.1))),
+            Err(_) => metered.hit.or_else(|| meter.reached().map(|s| (s.0, s.1))),
             Ok(_) => None,
         };
         if let Some((limit, value)) = cut {
             // Digests of part of a member would be of no file: none.
-            let mut s = meter.stop.borrow_mut();
-            if s.is_none() {
-                *s = Some((limit, value, r.path.clone()));
-            }
+            meter.reach(limit, value, &r.path);
             r.notes.push(Note::MemberCut { limit, value, read });
             r.notes.extend(notes);
             return r;
