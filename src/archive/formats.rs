@@ -6,10 +6,6 @@ use super::{
 use crate::time::FileTime;
 use std::io::{self, Cursor, Read};
 
-/// Memory a decompressor may take for its dictionary or window (xz, 7z):
-/// a header asking for more is refused, not allocated.
-pub const DECODER_MEMORY_KB: u32 = 512 << 10;
-
 /// Bytes of a symbolic link's target read from a zip (which stores the
 /// target as the member's content).
 const LINK_TARGET_MAX: u64 = 4096;
@@ -264,8 +260,8 @@ fn zip_local_headers(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Bro
 
 /// A 7z archive's members. Encrypted ones (no password is ever tried) are
 /// listed without their bytes.
-pub fn seven_z(input: Input, visit: &mut Visit) -> Result<(), Broken> {
-    random_access(input, "7z", |r| seven_z_from(r, visit))
+pub fn seven_z(input: Input, memory_kb: u32, visit: &mut Visit) -> Result<(), Broken> {
+    random_access(input, "7z", |r| seven_z_from(r, memory_kb, visit))
 }
 
 fn is_encryption(e: &sevenz_rust2::Error) -> bool {
@@ -277,12 +273,16 @@ fn is_encryption(e: &sevenz_rust2::Error) -> bool {
     }
 }
 
-fn seven_z_from<R: Read + io::Seek>(reader: R, visit: &mut Visit) -> Result<(), Broken> {
+fn seven_z_from<R: Read + io::Seek>(
+    reader: R,
+    memory_kb: u32,
+    visit: &mut Visit,
+) -> Result<(), Broken> {
     use sevenz_rust2::{ArchiveReader, EntryDecision, Password};
     let mut archive = match ArchiveReader::new_with_memory_limit(
         reader,
         Password::from_raw(b""),
-        DECODER_MEMORY_KB as usize,
+        memory_kb as usize,
     ) {
         Ok(a) => a,
         Err(e) if is_encryption(&e) => {
@@ -469,6 +469,7 @@ pub fn single(
     format: Format,
     reader: &mut dyn Read,
     name: &[u8],
+    memory_kb: u32,
     visit: &mut Visit,
 ) -> Result<(), Broken> {
     let mut entry = Entry {
@@ -501,17 +502,17 @@ pub fn single(
             Box::new(Cursor::new(first).chain(ErrAfter { inner: d, err }))
         }
         Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
-        Format::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
-            reader,
-            true,
-            DECODER_MEMORY_KB,
-        )),
+        Format::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(reader, true, memory_kb)),
         Format::Zstd => {
             let mut d = zstd::stream::read::Decoder::new(reader)
                 .map_err(|e| broken("the stream's start", e))?;
-            // Windows up to 512 MiB (zstd --long uses more than the 8 MiB
-            // that decoders accept unless told).
-            let _ = d.window_log_max(29);
+            // Windows up to the memory given (zstd --long uses more than the
+            // 8 MiB that decoders accept unless told).
+            let log = (u64::from(memory_kb) << 10)
+                .max(1 << 10)
+                .ilog2()
+                .clamp(10, 31);
+            let _ = d.window_log_max(log);
             Box::new(d)
         }
         _ => return Err(broken("the start", "not a compressed stream")),

@@ -15,7 +15,7 @@
 
 mod formats;
 
-pub use formats::{ZipPlan, DECODER_MEMORY_KB};
+pub use formats::ZipPlan;
 
 use crate::time::FileTime;
 use std::io::{Read, Seek};
@@ -46,6 +46,24 @@ impl Default for Limits {
             bytes: 16 << 30,
             ratio: 100,
         }
+    }
+}
+
+/// Memory the xz, zstd and 7z decoders of one archive on the evidence and
+/// those nested in it may take together for their dictionaries and windows;
+/// one decoder takes at most [`DECODER_MEMORY`], and at least
+/// [`DECODER_MEMORY_FLOOR`] however deep.
+pub const DECODERS_MEMORY: u64 = 1 << 30;
+/// The most one decoder takes.
+pub const DECODER_MEMORY: u64 = 512 << 20;
+/// What a decoder is given when the others have taken the rest.
+pub const DECODER_MEMORY_FLOOR: u64 = 16 << 20;
+
+impl Format {
+    /// Whether its decoder takes memory by what the stream asks for (a
+    /// dictionary or window): xz, zstd, 7z.
+    pub fn decoder_memory(self) -> bool {
+        matches!(self, Format::Xz | Format::Zstd | Format::SevenZ)
     }
 }
 
@@ -348,16 +366,24 @@ impl<T: Read + Seek> ReadSeek for T {}
 pub type Visit<'v> = dyn FnMut(&Entry, Option<&mut dyn Read>) -> Flow + 'v;
 
 /// Lists the members of archive `input` in `format`, handing each to `visit`
-/// until it says stop. `name` is the archive's own name (a compressed stream's
+/// until it says stop; an xz, zstd or 7z decoder may take `decoder_memory`
+/// bytes for its dictionary or window (a stream asking for more is refused). `name` is the archive's own name (a compressed stream's
 /// member is named after it when the stream does not say). Returns where
 /// reading stopped when the archive is damaged, truncated or not readable.
-pub fn walk(format: Format, input: Input, name: &[u8], visit: &mut Visit) -> Result<(), Broken> {
+pub fn walk(
+    format: Format,
+    input: Input,
+    name: &[u8],
+    decoder_memory: u64,
+    visit: &mut Visit,
+) -> Result<(), Broken> {
+    let kb = u32::try_from(decoder_memory >> 10).unwrap_or(u32::MAX);
     match format {
         Format::Zip => formats::zip(input, visit),
-        Format::SevenZ => formats::seven_z(input, visit),
+        Format::SevenZ => formats::seven_z(input, kb, visit),
         Format::Tar => formats::tar(stream(input).as_mut(), visit),
         Format::Gzip | Format::Bzip2 | Format::Xz | Format::Zstd => {
-            formats::single(format, stream(input).as_mut(), name, visit)
+            formats::single(format, stream(input).as_mut(), name, kb, visit)
         }
         Format::Rar => Err(Broken {
             at: "the start".into(),

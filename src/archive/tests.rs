@@ -65,7 +65,7 @@ type Listed = Vec<(String, Option<Vec<u8>>)>;
 
 fn members(format: Format, bytes: &[u8]) -> (Listed, Result<(), Broken>) {
     let mut out = Vec::new();
-    let r = walk(format, Input::Bytes(bytes), b"t", &mut |e, r| {
+    let r = walk(format, Input::Bytes(bytes), b"t", 1 << 20, &mut |e, r| {
         let data = r.map(|r| {
             let mut v = Vec::new();
             let _ = r.read_to_end(&mut v);
@@ -98,12 +98,18 @@ fn a_v7_tar_and_a_gzip_are_walked() {
         w.finish().unwrap();
     }
     let mut seen = Vec::new();
-    walk(Format::Gzip, Input::Bytes(&gz), b"x.gz", &mut |e, r| {
-        let mut v = Vec::new();
-        r.unwrap().read_to_end(&mut v).unwrap();
-        seen.push((e.name.clone(), e.modified, v));
-        Flow::Go
-    })
+    walk(
+        Format::Gzip,
+        Input::Bytes(&gz),
+        b"x.gz",
+        1 << 20,
+        &mut |e, r| {
+            let mut v = Vec::new();
+            r.unwrap().read_to_end(&mut v).unwrap();
+            seen.push((e.name.clone(), e.modified, v));
+            Flow::Go
+        },
+    )
     .unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].0, b"inner.bin");
@@ -140,3 +146,41 @@ fn a_zip_without_its_directory_is_read_by_local_headers() {
 }
 
 use std::io::Cursor;
+
+#[test]
+fn a_zstd_window_past_the_memory_given_is_refused() {
+    use std::io::Write;
+    let data: Vec<u8> = (0..(17u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
+    enc.window_log(24).unwrap();
+    enc.write_all(&data).unwrap();
+    let z = enc.finish().unwrap();
+    let read = |memory: u64| {
+        let mut got = Err(String::new());
+        walk(
+            Format::Zstd,
+            Input::Bytes(&z),
+            b"x.zst",
+            memory,
+            &mut |_, r| {
+                let mut v = Vec::new();
+                got = r
+                    .unwrap()
+                    .read_to_end(&mut v)
+                    .map(|_| v.len())
+                    .map_err(|e| e.to_string());
+                Flow::Go
+            },
+        )
+        .unwrap();
+        got
+    };
+    assert_eq!(read(32 << 20), Ok(data.len()));
+    let refused = read(4 << 20).unwrap_err();
+    assert!(
+        refused.to_lowercase().contains("memory") || refused.contains("window"),
+        "{refused}"
+    );
+}

@@ -188,6 +188,8 @@ struct Expansion<'w, 's> {
     scratch: &'s mut Scratch,
     /// Bytes of nested archives held in memory now.
     held: u64,
+    /// Memory the decoders of further nested xz, zstd and 7z may take.
+    decoders_left: u64,
     /// MD5s of the archives being read, outermost first (an archive that
     /// holds itself is not read again).
     chain: Vec<[u8; 16]>,
@@ -353,6 +355,7 @@ impl<'w, 's> Expansion<'w, 's> {
             worker,
             scratch,
             held: 0,
+            decoders_left: archive::DECODERS_MEMORY,
             chain: vec![md5],
             rows: Vec::new(),
             buf: Vec::new(),
@@ -379,7 +382,17 @@ impl<'w, 's> Expansion<'w, 's> {
         };
         let mut names: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut count = 0u64;
-        let result = archive::walk(format, input, name, &mut |entry, reader| {
+        // A decoder's memory is taken from what the archives around it left,
+        // while it reads.
+        let taken = if format.decoder_memory() {
+            archive::DECODER_MEMORY
+                .min(self.decoders_left)
+                .max(archive::DECODER_MEMORY_FLOOR)
+        } else {
+            0
+        };
+        self.decoders_left = self.decoders_left.saturating_sub(taken);
+        let result = archive::walk(format, input, name, taken, &mut |entry, reader| {
             self.visit(
                 meter,
                 path,
@@ -391,6 +404,7 @@ impl<'w, 's> Expansion<'w, 's> {
                 &mut count,
             )
         });
+        self.decoders_left += taken;
         let mut notes = vec![Note::Archive {
             format: format.name().into(),
             members: count,
