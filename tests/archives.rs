@@ -330,7 +330,13 @@ fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
     // times, every copy pointing at the same 64 MiB of zeros.
     std::fs::write(
         ev.join("overlap.zip"),
-        overlapping(&zip_of(&[("z".into(), zeros(64 << 20))]), 2000),
+        overlapping(&zip_of(&[("z000".into(), zeros(64 << 20))]), 2000),
+    )
+    .unwrap();
+    // Three entries sharing five bytes: read, and noted.
+    std::fs::write(
+        ev.join("small-overlap.zip"),
+        overlapping(&zip_of(&[("s000".into(), b"small".to_vec())]), 3),
     )
     .unwrap();
     // Nesting deeper than the limit: a zip in a zip, 20 deep.
@@ -356,6 +362,14 @@ fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
         note("/overlap.zip").contains("(--archive-ratio)"),
         "{}",
         note("/overlap.zip")
+    );
+    let small = note("/small-overlap.zip");
+    assert!(small.contains("overlap another's"), "{small}");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["path"].starts_with("/small-overlap.zip\\>"))
+            .count(),
+        3
     );
     // The member cut short has no digests.
     let cut = rows
@@ -402,10 +416,10 @@ fn overlapping(zip: &[u8], n: usize) -> Vec<u8> {
     let record = &zip[cd_at..cd_at + cd_size];
     let mut out = zip[..cd_at].to_vec();
     for i in 0..n {
+        // A name of its own per copy (four digits over the four of "z000"),
+        // as in the published overlap bombs, so none hides another.
         let mut r = record.to_vec();
-        // A name of its own ("z" becomes a letter per copy is not needed: names may repeat).
-        let _ = i;
-        r.truncate(record.len());
+        r[46..50].copy_from_slice(format!("{i:04}").as_bytes());
         out.extend_from_slice(&r);
     }
     let mut end = zip[eocd..].to_vec();
@@ -709,6 +723,6 @@ fn a_large_zip_read_by_several_threads_gives_the_rows_of_one() {
     assert!(four.row("/big.zip")["note"].starts_with("archive (zip): 61 members read"));
     // It is a zip that several threads read (with --threads 4).
     let bytes = std::fs::read(ev.join("big.zip")).unwrap();
-    assert!(hashsweep::archive::ZipPlan::new(&bytes).is_some_and(|p| p.len() >= 16));
+    assert!(hashsweep::archive::ZipPlan::new(&bytes, 100_000).is_some_and(|p| p.len() >= 16));
     assert_verified(&four.dir);
 }

@@ -75,13 +75,18 @@ fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), 
         let _ = reader.rewind();
         return zip_local_headers(&mut reader, visit);
     }
-    let overlap = zip_overlap(&mut archive);
+    // Where each member's data lies, gathered as they are read (a pass of
+    // its own would read every local header, however many the limits let
+    // be read).
+    let mut ranges = Vec::new();
     for i in 0..archive.len() {
-        if zip_member(&mut archive, i, visit)? == Flow::Stop {
+        let (flow, range) = zip_member(&mut archive, i, visit)?;
+        ranges.extend(range);
+        if flow == Flow::Stop {
             return Ok(());
         }
     }
-    match overlap {
+    match overlaps(ranges) {
         Some(n) => Err(broken(
             "the central directory",
             format!("{n} members' compressed data overlap another's (a zip bomb's construction: the same bytes read again and again)"),
@@ -90,17 +95,17 @@ fn zip_from<R: Read + io::Seek>(mut reader: R, visit: &mut Visit) -> Result<(), 
     }
 }
 
-/// Hands member `i` of `archive` to `visit`.
+/// Hands member `i` of `archive` to `visit`; where its data lies.
 fn zip_member<R: Read + io::Seek>(
     archive: &mut zip::ZipArchive<R>,
     i: usize,
     visit: &mut Visit,
-) -> Result<Flow, Broken> {
-    let mut entry = match archive.by_index_raw(i) {
-        Ok(f) => zip_entry(&f),
+) -> Result<(Flow, Option<(u64, u64)>), Broken> {
+    let (mut entry, range) = match archive.by_index_raw(i) {
+        Ok(f) => (zip_entry(&f), data_range(&f)),
         Err(e) => return Err(broken(format!("member {}", i + 1), e)),
     };
-    Ok(if entry.kind == EntryKind::File && !entry.encrypted {
+    let flow = if entry.kind == EntryKind::File && !entry.encrypted {
         match archive.by_index(i) {
             Ok(mut f) => visit(&entry, Some(&mut f)),
             Err(e) => {
@@ -117,7 +122,8 @@ fn zip_member<R: Read + io::Seek>(
         visit(&entry, None)
     } else {
         visit(&entry, None)
-    })
+    };
+    Ok((flow, range))
 }
 
 /// A zip in memory whose directory reads cleanly: as many entries as its end
@@ -129,9 +135,13 @@ pub struct ZipPlan<'a> {
 }
 
 impl<'a> ZipPlan<'a> {
-    /// The plan of the zip `bytes`, if it reads cleanly.
-    pub fn new(bytes: &'a [u8]) -> Option<ZipPlan<'a>> {
+    /// The plan of the zip `bytes`, if it reads cleanly and has at most
+    /// `most` entries.
+    pub fn new(bytes: &'a [u8], most: u64) -> Option<ZipPlan<'a>> {
         let declared = declared_entries(&mut Cursor::new(bytes))?;
+        if declared > most {
+            return None;
+        }
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
         (declared == archive.len() as u64 && zip_overlap(&mut archive).is_none())
             .then_some(ZipPlan { archive })
@@ -151,7 +161,7 @@ impl<'a> ZipPlan<'a> {
     pub fn walk(&self, range: std::ops::Range<usize>, visit: &mut Visit) -> Result<(), Broken> {
         let mut archive = self.archive.clone();
         for i in range {
-            if zip_member(&mut archive, i, visit)? == Flow::Stop {
+            if zip_member(&mut archive, i, visit)?.0 == Flow::Stop {
                 break;
             }
         }
@@ -159,18 +169,21 @@ impl<'a> ZipPlan<'a> {
     }
 }
 
-/// How many members' data overlap another's.
+/// How many members' data overlap another's, of all in `archive`.
 fn zip_overlap<R: Read + io::Seek>(archive: &mut zip::ZipArchive<R>) -> Option<usize> {
-    let mut ranges: Vec<(u64, u64)> = Vec::with_capacity(archive.len());
-    for i in 0..archive.len() {
-        if let Ok(f) = archive.by_index_raw(i) {
-            if let (Some(start), c) = (f.data_start(), f.compressed_size()) {
-                if c > 0 {
-                    ranges.push((start, start.saturating_add(c)));
-                }
-            }
-        }
-    }
+    let ranges = (0..archive.len()).filter_map(|i| data_range(&archive.by_index_raw(i).ok()?));
+    overlaps(ranges.collect())
+}
+
+/// Where a member's compressed data lies in its zip, when it has some.
+fn data_range<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Option<(u64, u64)> {
+    let start = f.data_start()?;
+    let c = f.compressed_size();
+    (c > 0).then(|| (start, start.saturating_add(c)))
+}
+
+/// How many of `ranges` overlap one before them (in order of start).
+fn overlaps(mut ranges: Vec<(u64, u64)>) -> Option<usize> {
     ranges.sort_unstable();
     let mut end = 0u64;
     let mut n = 0;

@@ -293,9 +293,9 @@ impl Worker<'_> {
     ) -> Option<(Vec<Note>, Vec<Record>)> {
         use rayon::prelude::*;
         let pool = self.member_pool?;
-        let plan = archive::ZipPlan::new(bytes)?;
+        let plan = archive::ZipPlan::new(bytes, meter.limits.members)?;
         let n = plan.len();
-        if n < PARALLEL_MEMBERS || n as u64 > meter.limits.members {
+        if n < PARALLEL_MEMBERS {
             return None;
         }
         let per = n.div_ceil(pool.current_num_threads() * 8).max(1);
