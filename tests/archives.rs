@@ -726,3 +726,68 @@ fn a_large_zip_read_by_several_threads_gives_the_rows_of_one() {
     assert!(hashsweep::archive::ZipPlan::new(&bytes, 100_000).is_some_and(|p| p.len() >= 16));
     assert_verified(&four.dir);
 }
+
+#[test]
+fn encrypted_7z_hidden_directory_data_damaged_streams_and_depth_one() {
+    if !tools("seven_and_streams", &["7z", "tar", "gzip", "python3"]) {
+        return;
+    }
+    let (tmp, ev) = evidence();
+    let t = tmp.path();
+    write(t, "s/a.txt", b"a\n");
+    write(t, "s/sub/b.txt", b"b\n");
+    write(t, "s/empty", b"");
+    for i in 1..=3 {
+        let data: Vec<u8> = (0..3000u32).map(|b| (b * 31 * i % 256) as u8).collect();
+        write(t, format!("d/f{i}"), &data);
+    }
+    sh(&format!(
+        "cd {s} && 7z a -bd -bso0 -phunter2 {e}/p.7z . >/dev/null && 7z a -bd -bso0 -phunter2 -mhe=on {e}/h.7z . >/dev/null \
+         && cd {t} && tar czf full.tgz -C d ./f1 ./f2 ./f3 && head -c $(( $(stat -c %s full.tgz) * 2 / 3 )) full.tgz > {e}/cut.tgz \
+         && tar czf {e}/ok.tar.gz -C d . && cd {e} && python3 -c \"
+import zipfile
+z = zipfile.ZipFile('dir.zip', 'w'); z.writestr('hidden/', b'bytes in a directory entry'); z.close()\"",
+        s = q(&t.join("s")),
+        e = q(&ev),
+        t = q(t)
+    ));
+    let s = scan(&ev, &t.join("case"), &["--archive-depth", "1"]);
+    assert_eq!(s.code, 3, "{}", s.stderr);
+    // 7z: encrypted members listed with their CRC; the empty one read; an
+    // encrypted member list said as such, not as damage.
+    assert!(s.row("/p.7z\\>a.txt")["note"].starts_with("encrypted: not read (crc32 "));
+    assert_eq!(s.row("/p.7z\\>empty")["md5"], md5_hex(b""));
+    let h = s.row("/h.7z")["note"].clone();
+    assert!(
+        h.contains("encrypted: not read") && !h.contains("damaged"),
+        "{h}"
+    );
+    // A directory entry holding bytes is read as a file.
+    assert_eq!(
+        s.row("/dir.zip\\>hidden/")["md5"],
+        md5_hex(b"bytes in a directory entry")
+    );
+    // A tar in a gzip stream is one archive for the depth: listed at depth 1.
+    assert_eq!(
+        s.rows()
+            .iter()
+            .filter(|r| r["path"].starts_with("/ok.tar.gz\\>ok.tar\\>./f"))
+            .count(),
+        3
+    );
+    // A damaged stream: the members before the damage have their rows.
+    let cut = s.row("/cut.tgz\\>cut.tar");
+    assert!(
+        cut["note"].contains("archive damaged or truncated"),
+        "{cut:?}"
+    );
+    assert_eq!(
+        s.row("/cut.tgz\\>cut.tar\\>./f1")["md5"],
+        md5_hex(
+            &(0..3000u32)
+                .map(|b| (b * 31 % 256) as u8)
+                .collect::<Vec<u8>>()
+        )
+    );
+    assert_verified(&s.dir);
+}

@@ -14,6 +14,7 @@ fn broken(at: impl Into<String>, error: impl ToString) -> Broken {
     Broken {
         at: at.into(),
         error: error.to_string(),
+        encrypted: false,
     }
 }
 
@@ -197,7 +198,9 @@ fn overlaps(mut ranges: Vec<(u64, u64)>) -> Option<usize> {
 }
 
 fn zip_entry<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Entry {
-    let kind = if f.is_dir() {
+    // A directory entry that holds bytes is read as a file: data hidden there
+    // is hashed like any.
+    let kind = if f.is_dir() && f.size() == 0 {
         EntryKind::Directory
     } else if f.is_symlink() {
         EntryKind::Symlink(Vec::new())
@@ -230,7 +233,8 @@ fn zip_entry<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Entry {
         modified,
         size: Some(f.size()),
         packed: Some(f.compressed_size()),
-        crc: Some(f.crc32()),
+        // AES-encrypted members (AE-2) store no CRC: 0, not given.
+        crc: Some(f.crc32()).filter(|&c| c != 0 || f.size() == 0),
         encrypted: f.encrypted(),
         unreadable: None,
     }
@@ -299,20 +303,33 @@ fn seven_z_from<R: Read + io::Seek>(
     ) {
         Ok(a) => a,
         Err(e) if is_encryption(&e) => {
-            return Err(broken(
-                "the header",
-                "encrypted: not read (the member list itself is encrypted)",
-            ))
+            return Err(Broken {
+                encrypted: true,
+                ..broken("the header", "the member list is encrypted")
+            })
         }
         Err(e) => return Err(broken("the header", e)),
     };
     archive.set_thread_count(1);
     let entries: Vec<Entry> = archive.archive().files.iter().map(seven_z_entry).collect();
+    // Members are handed on block by block, then the empty ones: each is
+    // told from the list by name and size, to know which were not reached.
+    let mut unvisited: std::collections::HashMap<(Vec<u8>, Option<u64>), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, e) in entries.iter().enumerate().rev() {
+        unvisited
+            .entry((e.name.clone(), e.size))
+            .or_default()
+            .push(i);
+    }
     let mut seen = 0usize;
     let mut stopped = false;
     let result = archive.for_each_entries_with_decision(|e, r| {
         let entry = seven_z_entry(e);
         seen += 1;
+        if let Some(left) = unvisited.get_mut(&(entry.name.clone(), entry.size)) {
+            left.pop();
+        }
         let flow = if entry.kind == EntryKind::File && e.has_stream {
             visit(&entry, Some(r))
         } else if entry.kind == EntryKind::File {
@@ -331,10 +348,19 @@ fn seven_z_from<R: Read + io::Seek>(
         Ok(()) => Ok(()),
         Err(_) if stopped => Ok(()),
         Err(e) if is_encryption(&e) => {
-            // The members not reached are listed, encrypted.
-            for mut entry in entries.into_iter().skip(seen) {
-                entry.encrypted = entry.kind == EntryKind::File;
-                if visit(&entry, None) == Flow::Stop {
+            // The members not reached are listed, encrypted, in list order.
+            let mut left: Vec<usize> = unvisited.into_values().flatten().collect();
+            left.sort_unstable();
+            for i in left {
+                let mut entry = entries[i].clone();
+                let flow = if entry.kind == EntryKind::File && entry.size == Some(0) {
+                    // Empty: nothing of it is encrypted.
+                    visit(&entry, Some(&mut io::empty()))
+                } else {
+                    entry.encrypted = entry.kind == EntryKind::File;
+                    visit(&entry, None)
+                };
+                if flow == Flow::Stop {
                     break;
                 }
             }
@@ -401,7 +427,8 @@ pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
                 .map(|l| l.into_owned())
                 .unwrap_or_default()
         };
-        let kind = if t.is_dir() {
+        // A directory entry that holds bytes is read as a file (see zip_entry).
+        let kind = if t.is_dir() && e.size() == 0 {
             EntryKind::Directory
         } else if t.is_symlink() {
             EntryKind::Symlink(link())

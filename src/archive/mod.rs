@@ -340,6 +340,8 @@ pub struct Broken {
     pub at: String,
     /// Why, as the library said it.
     pub error: String,
+    /// It is not damaged: its member list is encrypted (no password is tried).
+    pub encrypted: bool,
 }
 
 /// The bytes of an archive.
@@ -388,6 +390,7 @@ pub fn walk(
         Format::Rar => Err(Broken {
             at: "the start".into(),
             error: RAR_NOT_READ.into(),
+            encrypted: false,
         }),
     }
 }

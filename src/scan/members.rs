@@ -250,6 +250,12 @@ impl Worker<'_> {
             KeptArchive::NotKept(format) => {
                 // Too large to keep: read again from the evidence.
                 let notes = match self.source.open(listing, i, false, self.progress) {
+                    Opened::File(f) if f.size() != r.size || f.times().modified != r.times.modified => {
+                        vec![Note::NotExpanded {
+                            reason: "it changed between its read and the reading of its members"
+                                .into(),
+                        }]
+                    }
                     Opened::File(mut f) => {
                         let size = f.size();
                         let mut s = Seekable {
@@ -412,7 +418,9 @@ impl<'w, 's> Expansion<'w, 's> {
         if let Some((limit, value, at)) = meter.reached() {
             notes.push(Note::ArchiveStopped { limit, value, at });
         } else if let Err(b) = result {
-            if !meter.interrupted() {
+            if b.encrypted {
+                notes.push(Note::Encrypted { crc: None });
+            } else if !meter.interrupted() {
                 notes.push(Note::ArchiveDamaged {
                     at: b.at,
                     error: b.error,
@@ -550,15 +558,21 @@ impl<'w, 's> Expansion<'w, 's> {
             mime: Cow::Borrowed(c.mime()),
             mismatch: c.mismatches(&r.path),
         });
-        let nested = if err.is_none() {
-            Format::detect(&head)
-        } else {
-            None
+        // Told even when the first bytes end in an error: a damaged stream's
+        // members before the damage still get their rows.
+        let nested = Format::detect(&head);
+        // A tar is one archive with the compressed stream that holds it.
+        let deeper = |f: Format| {
+            if parent.is_single_stream() && f == Format::Tar {
+                depth
+            } else {
+                depth + 1
+            }
         };
         let mut notes = Vec::new();
         let mut keep: Option<Vec<u8>> = None;
         let result: Result<u64, ReadEnd> = match nested {
-            Some(_) if depth >= limits.depth => {
+            Some(f) if deeper(f) > limits.depth => {
                 notes.push(Note::NotExpanded {
                     reason: Limit::Depth.describe(limits.depth as u64),
                 });
@@ -568,8 +582,12 @@ impl<'w, 's> Expansion<'w, 's> {
                 // Read as it streams: the member's digests are of the bytes
                 // its own members are read from.
                 let name = member_name(&r.path);
+                let rest: Box<dyn Read> = match err {
+                    Some(e) => Box::new(Failing(e.kind(), e.to_string())),
+                    None => Box::new(&mut metered),
+                };
                 let mut tee = Tee {
-                    inner: io::Cursor::new(&head[..]).chain(&mut metered),
+                    inner: io::Cursor::new(&head[..]).chain(rest),
                     hasher: &mut hasher,
                     fed: 0,
                 };
@@ -579,7 +597,7 @@ impl<'w, 's> Expansion<'w, 's> {
                     f,
                     Input::Stream(&mut tee, entry.size),
                     &name,
-                    depth + 1,
+                    deeper(f),
                 );
                 notes.extend(inner);
                 // What the archive leaves unread (a tar's padding) is hashed too.
@@ -694,6 +712,15 @@ fn member_name(path: &str) -> Vec<u8> {
     match last.iter().rposition(|&b| b == b'/') {
         Some(i) => last[i + 1..].to_vec(),
         None => last,
+    }
+}
+
+/// A reader that fails, every time, as a read before it did.
+struct Failing(io::ErrorKind, String);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(self.0, self.1.clone()))
     }
 }
 
