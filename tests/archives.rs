@@ -1,44 +1,15 @@
-//! Archive members: every format, nesting, hostile names, bombs, encrypted
-//! and damaged archives, resume and determinism. Archives are made with the
+//! Archive members: every format, nesting, hostile names, encrypted and
+//! damaged archives, resume and determinism. Archives are made with the
 //! system's own tools (zip, tar, gzip, bzip2, xz, zstd, 7z); a format whose
-//! tool is missing is skipped with a notice.
+//! tool is missing is skipped with a notice. The limits are in
+//! tests/archive_limits.rs.
 
 mod util;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
+use util::archive::*;
 use util::*;
-
-/// The tools the tests make archives with.
-fn tools(test: &str, needed: &[&str]) -> bool {
-    let missing: Vec<&&str> = needed.iter().filter(|t| !have(t)).collect();
-    if !missing.is_empty() {
-        skip(
-            test,
-            &format!("missing {missing:?} (apt-get install zip xz-utils zstd bzip2 p7zip-full)"),
-        );
-        return false;
-    }
-    true
-}
-
-fn q(p: &Path) -> String {
-    format!("'{}'", p.display())
-}
-
-/// A temporary folder holding an empty evidence folder `ev`.
-fn evidence() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let ev = tmp.path().join("ev");
-    std::fs::create_dir_all(&ev).unwrap();
-    (tmp, ev)
-}
-
-/// Zeros, compressible without end.
-fn zeros(n: usize) -> Vec<u8> {
-    vec![0u8; n]
-}
 
 #[test]
 fn an_alert_three_archives_deep_is_reported_under_its_full_path() {
@@ -267,169 +238,6 @@ fn hostile_member_names_are_data_and_nothing_is_extracted() {
     assert_verified(&s.dir);
 }
 
-/// A zip of `entries` (name, bytes), deflated.
-fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut out));
-        let o = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .large_file(false);
-        for (n, b) in entries {
-            w.start_file(n.as_str(), o).unwrap();
-            w.write_all(b).unwrap();
-        }
-        w.finish().unwrap();
-    }
-    out
-}
-
-/// Runs a scan, returning its exit code, seconds, and peak memory in MiB.
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its peak memory
-fn timed_scan(ev: &Path, case: &Path, extra: &[&str]) -> (i32, f64, f64) {
-    let start = std::time::Instant::now();
-    let child = Command::new(bin())
-        .arg("scan")
-        .arg(ev)
-        .arg("--output")
-        .arg(case)
-        .args(extra)
-        .arg("--quiet")
-        .spawn()
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is valid; wait4 fills it for this child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid);
-    let secs = start.elapsed().as_secs_f64();
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, secs, usage.ru_maxrss as f64 / 1024.0)
-}
-
-#[test]
-fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
-    let (tmp, ev) = evidence();
-    let t = tmp.path();
-    // 42.zip-style: 16 copies of 16 copies of ... of 64 MiB of zeros, five
-    // levels: 1 PiB in all.
-    let mut level = zip_of(&[("0.bin".into(), zeros(64 << 20))]);
-    for depth in 0..4 {
-        let entries: Vec<(String, Vec<u8>)> = (0..16)
-            .map(|i| (format!("{depth}-{i}.zip"), level.clone()))
-            .collect();
-        level = zip_of(&entries);
-    }
-    std::fs::write(ev.join("42.zip"), &level).unwrap();
-    // Overlapping entries: one member's central directory record given 2000
-    // times, every copy pointing at the same 64 MiB of zeros.
-    std::fs::write(
-        ev.join("overlap.zip"),
-        overlapping(&zip_of(&[("z000".into(), zeros(64 << 20))]), 2000),
-    )
-    .unwrap();
-    // Three entries sharing five bytes: read, and noted.
-    std::fs::write(
-        ev.join("small-overlap.zip"),
-        overlapping(&zip_of(&[("s000".into(), b"small".to_vec())]), 3),
-    )
-    .unwrap();
-    // Nesting deeper than the limit: a zip in a zip, 20 deep.
-    let mut deep = zip_of(&[("core.txt".into(), b"bottom".to_vec())]);
-    for i in 0..20 {
-        deep = zip_of(&[(format!("level{i}.zip"), deep)]);
-    }
-    std::fs::write(ev.join("deep.zip"), &deep).unwrap();
-    let case = t.join("case");
-    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
-    eprintln!("bombs: {secs:.1} s, peak {peak:.0} MiB");
-    assert_eq!(code, 0);
-    assert!(secs < 30.0, "{secs} s");
-    assert!(peak < 1024.0, "{peak} MiB");
-    let rows = read_rows(&case.join("report.csv"));
-    let note = |p: &str| rows.iter().find(|r| r["path"] == p).unwrap()["note"].clone();
-    assert!(
-        note("/42.zip").contains("(--archive-ratio)"),
-        "{}",
-        note("/42.zip")
-    );
-    assert!(
-        note("/overlap.zip").contains("(--archive-ratio)"),
-        "{}",
-        note("/overlap.zip")
-    );
-    let small = note("/small-overlap.zip");
-    assert!(small.contains("overlap another's"), "{small}");
-    assert_eq!(
-        rows.iter()
-            .filter(|r| r["path"].starts_with("/small-overlap.zip\\>"))
-            .count(),
-        3
-    );
-    // The member cut short has no digests.
-    let cut = rows
-        .iter()
-        .find(|r| r["note"].starts_with("not read to its end"))
-        .unwrap();
-    assert!(cut["md5"].is_empty());
-    // Nesting stops at 8: the eighth level is hashed, not read.
-    let levels = rows
-        .iter()
-        .filter(|r| r["path"].starts_with("/deep.zip\\>"))
-        .count();
-    assert_eq!(levels, 8);
-    let last = rows
-        .iter()
-        .rfind(|r| r["path"].starts_with("/deep.zip\\>"))
-        .unwrap();
-    assert!(last["note"].contains("(--archive-depth)"), "{last:?}");
-    assert!(!last["md5"].is_empty());
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(case.join("summary.json")).unwrap()).unwrap();
-    assert!(
-        summary["archives"]["limits_reached"]["ratio"]
-            .as_u64()
-            .unwrap()
-            >= 2
-    );
-    assert_eq!(summary["archives"]["limits_reached"]["depth"], 1);
-    let audit = std::fs::read_to_string(case.join("audit.jsonl")).unwrap();
-    assert!(
-        audit.contains("\"archive-limit\""),
-        "no archive-limit event"
-    );
-    assert_verified(&case);
-}
-
-/// `zip` (of one member) with its central directory record repeated `n`
-/// times, each copy naming the same local header.
-fn overlapping(zip: &[u8], n: usize) -> Vec<u8> {
-    let eocd = zip.len() - 22;
-    assert_eq!(&zip[eocd..eocd + 4], b"PK\x05\x06");
-    let cd_size = u32::from_le_bytes(zip[eocd + 12..eocd + 16].try_into().unwrap()) as usize;
-    let cd_at = u32::from_le_bytes(zip[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
-    let record = &zip[cd_at..cd_at + cd_size];
-    let mut out = zip[..cd_at].to_vec();
-    for i in 0..n {
-        // A name of its own per copy (four digits over the four of "z000"),
-        // as in the published overlap bombs, so none hides another.
-        let mut r = record.to_vec();
-        r[46..50].copy_from_slice(format!("{i:04}").as_bytes());
-        out.extend_from_slice(&r);
-    }
-    let mut end = zip[eocd..].to_vec();
-    end[8..10].copy_from_slice(&(n as u16).to_le_bytes());
-    end[10..12].copy_from_slice(&(n as u16).to_le_bytes());
-    end[12..16].copy_from_slice(&((cd_size * n) as u32).to_le_bytes());
-    out.extend_from_slice(&end);
-    out
-}
-
 #[test]
 fn encrypted_and_truncated_archives_keep_what_can_be_read() {
     if !tools("encrypted_truncated", &["zip"]) {
@@ -627,38 +435,6 @@ t.close()\"",
 }
 
 #[test]
-fn a_tar_long_name_claiming_gigabytes_is_refused_in_little_memory() {
-    let (tmp, ev) = evidence();
-    // A GNU long-name record declaring 1 GiB, then (sparse) zeros: the tar
-    // reader would hold the whole "name" in memory.
-    let mut h = tar::Header::new_gnu();
-    h.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
-    h.set_entry_type(tar::EntryType::GNULongName);
-    h.set_size(1 << 30);
-    h.set_mode(0o644);
-    h.set_cksum();
-    let path = ev.join("long.tar");
-    let f = std::fs::File::create(&path).unwrap();
-    (&f).write_all(h.as_bytes()).unwrap();
-    f.set_len(512 + (1u64 << 30) + 1024).unwrap();
-    drop(f);
-    let case = tmp.path().join("case");
-    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
-    eprintln!("long name: {secs:.1} s, peak {peak:.0} MiB");
-    assert_eq!(code, 0);
-    assert!(peak < 512.0, "{peak} MiB");
-    let rows = read_rows(&case.join("report.csv"));
-    assert_eq!(rows.len(), 1);
-    assert!(
-        rows[0]["note"].contains("KiB of tar metadata"),
-        "{:?}",
-        rows[0]
-    );
-    assert!(!rows[0]["md5"].is_empty());
-    assert_verified(&case);
-}
-
-#[test]
 fn a_large_zip_read_by_several_threads_gives_the_rows_of_one() {
     if !tools("parallel", &["zip", "tar", "gzip"]) {
         return;
@@ -790,4 +566,59 @@ z = zipfile.ZipFile('dir.zip', 'w'); z.writestr('hidden/', b'bytes in a director
         )
     );
     assert_verified(&s.dir);
+}
+
+#[test]
+fn same_name_bytes_decoded_two_ways_keep_both_rows_on_any_threads() {
+    let (tmp, ev) = evidence();
+    let t = tmp.path();
+    // 64 members; the fourth named "é.txt" (UTF-8 flag set) and the fifth
+    // the same bytes without the flag, which the zip library decodes as
+    // CP437 (another name to it, a repeat to the rows).
+    let mut entries: Vec<(String, Vec<u8>)> = (0..64)
+        .map(|i| (format!("f{i:02}.txt"), vec![b'x'; i]))
+        .collect();
+    entries[3] = ("\u{e9}.txt".into(), b"first\n".to_vec());
+    entries[4] = ("ab.txt".into(), b"second\n".to_vec());
+    let mut zip = zip_of(&entries);
+    let at: Vec<usize> = zip
+        .windows(6)
+        .enumerate()
+        .filter(|(_, w)| *w == b"ab.txt")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 2);
+    for i in at {
+        zip[i..i + 6].copy_from_slice("\u{e9}.txt".as_bytes());
+    }
+    std::fs::write(ev.join("names.zip"), &zip).unwrap();
+    let set = write(
+        t,
+        "set.md5",
+        format!("{}\n", md5_hex(b"first\n")).as_bytes(),
+    );
+    let one = scan(
+        &ev,
+        &t.join("one"),
+        &["--hashset", set.to_str().unwrap(), "--threads", "1"],
+    );
+    let four = scan(
+        &ev,
+        &t.join("four"),
+        &["--hashset", set.to_str().unwrap(), "--threads", "4"],
+    );
+    assert_eq!(one.code, 1);
+    for f in ["report.csv", "hits.csv"] {
+        assert_eq!(
+            std::fs::read(one.dir.join(f)).unwrap(),
+            std::fs::read(four.dir.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert_eq!(four.row("/names.zip\\>\u{e9}.txt")["verdict"], "alert");
+    assert_eq!(
+        four.row("/names.zip\\>\u{e9}.txt\\#2")["md5"],
+        md5_hex(b"second\n")
+    );
+    assert_verified(&four.dir);
 }

@@ -4,7 +4,9 @@ use super::{
     stream_member_name, Broken, Entry, EntryKind, Flow, Format, Input, ReadSeek, Special, Visit,
 };
 use crate::time::FileTime;
+use std::cell::Cell;
 use std::io::{self, Cursor, Read};
+use std::rc::Rc;
 
 /// Bytes of a symbolic link's target read from a zip (which stores the
 /// target as the member's content).
@@ -128,7 +130,8 @@ fn zip_member<R: Read + io::Seek>(
 }
 
 /// A zip in memory whose directory reads cleanly: as many entries as its end
-/// record declares (so no two share a name), no compressed data read twice.
+/// record declares, no two with the same name bytes, no compressed data read
+/// twice.
 /// Its members can be read in any order, by several threads, each walking a
 /// range of them ([`ZipPlan::walk`]) with what [`super::walk`] would hand on.
 pub struct ZipPlan<'a> {
@@ -144,8 +147,19 @@ impl<'a> ZipPlan<'a> {
             return None;
         }
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-        (declared == archive.len() as u64 && zip_overlap(&mut archive).is_none())
-            .then_some(ZipPlan { archive })
+        if declared != archive.len() as u64 || zip_overlap(&mut archive).is_some() {
+            return None;
+        }
+        // Names the library tells apart (decoded as UTF-8 or as CP437, by a
+        // flag) may be the same bytes, which the rows count as repeats: the
+        // ranges read apart could not number them.
+        let mut raw = std::collections::HashSet::new();
+        for i in 0..archive.len() {
+            if !raw.insert(archive.by_index_raw(i).ok()?.name_raw().to_vec()) {
+                return None;
+            }
+        }
+        Some(ZipPlan { archive })
     }
 
     /// Entries in its directory.
@@ -311,7 +325,16 @@ fn seven_z_from<R: Read + io::Seek>(
         Err(e) => return Err(broken("the header", e)),
     };
     archive.set_thread_count(1);
-    let entries: Vec<Entry> = archive.archive().files.iter().map(seven_z_entry).collect();
+    let list = archive.archive();
+    let entries: Vec<Entry> = list
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Entry {
+            encrypted: list.is_file_encrypted(i),
+            ..seven_z_entry(f)
+        })
+        .collect();
     // Members are handed on block by block, then the empty ones: each is
     // told from the list by name and size, to know which were not reached.
     let mut unvisited: std::collections::HashMap<(Vec<u8>, Option<u64>), Vec<usize>> =
@@ -348,7 +371,8 @@ fn seven_z_from<R: Read + io::Seek>(
         Ok(()) => Ok(()),
         Err(_) if stopped => Ok(()),
         Err(e) if is_encryption(&e) => {
-            // The members not reached are listed, encrypted, in list order.
+            // The members not reached are listed in list order: those in
+            // encrypted blocks as encrypted.
             let mut left: Vec<usize> = unvisited.into_values().flatten().collect();
             left.sort_unstable();
             for i in left {
@@ -357,7 +381,12 @@ fn seven_z_from<R: Read + io::Seek>(
                     // Empty: nothing of it is encrypted.
                     visit(&entry, Some(&mut io::empty()))
                 } else {
-                    entry.encrypted = entry.kind == EntryKind::File;
+                    if entry.kind == EntryKind::File && !entry.encrypted {
+                        entry.unreadable = Some(
+                            "not read: the 7z's reading stopped at an encrypted block before it"
+                                .into(),
+                        );
+                    }
                     visit(&entry, None)
                 };
                 if flow == Flow::Stop {
@@ -396,25 +425,29 @@ fn seven_z_entry(e: &sevenz_rust2::ArchiveEntry) -> Entry {
 
 /// A tar archive's members, front to back.
 pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
-    let allowed = std::rc::Rc::new(std::cell::Cell::new(TAR_METADATA));
+    let allowed = Rc::new(Cell::new(TAR_METADATA));
+    let read = Rc::new(Cell::new(0));
     let guard = TarGuard {
         inner: reader,
-        read: 0,
+        read: read.clone(),
         allowed: allowed.clone(),
     };
     let mut archive = tar::Archive::new(guard);
     let entries = archive.entries().map_err(|e| broken("the start", e))?;
     for (n, e) in entries.enumerate() {
         let mut e = e.map_err(|err| broken(format!("member {}", n + 1), err))?;
-        // The entry's header and data (which the reader may skip) are the
-        // archive's own bytes; what comes before the next entry past that
-        // is metadata (long names, pax headers), held by the reader whole.
-        let data = e.size().div_ceil(512).saturating_mul(512);
+        // What the tar holds of the entry (less than its size when sparse).
+        let stored = e.header().entry_size().unwrap_or(0);
+        // Its data (which the reader may skip) and the next header are the
+        // archive's own bytes; what comes between that and the next entry's
+        // data is metadata (long names, pax records), held by the reader
+        // whole, so at most TAR_METADATA of it.
+        let data = stored.div_ceil(512).saturating_mul(512);
         allowed.set(
-            allowed
-                .get()
+            read.get()
                 .saturating_add(data)
-                .saturating_add(TAR_HEADER_ROOM),
+                .saturating_add(TAR_HEADER_ROOM)
+                .saturating_add(TAR_METADATA),
         );
         let h = e.header();
         let t = h.entry_type();
@@ -453,7 +486,7 @@ pub fn tar(reader: &mut dyn Read, visit: &mut Visit) -> Result<(), Broken> {
                 .and_then(|s| i64::try_from(s).ok())
                 .map(|secs| FileTime { secs, nanos: 0 }),
             size: Some(e.size()),
-            packed: Some(e.size()),
+            packed: Some(stored),
             crc: None,
             encrypted: false,
             unreadable: None,
@@ -480,25 +513,26 @@ pub const TAR_METADATA: u64 = 1 << 20;
 /// map's).
 const TAR_HEADER_ROOM: u64 = 4096;
 
-/// A tar's input that refuses to be read past the bytes its entries so far
-/// account for, plus [`TAR_METADATA`].
+/// A tar's input that refuses to be read past the last entry's data, the
+/// next header and [`TAR_METADATA`].
 struct TarGuard<'r> {
     inner: &'r mut dyn Read,
-    read: u64,
-    allowed: std::rc::Rc<std::cell::Cell<u64>>,
+    read: Rc<Cell<u64>>,
+    allowed: Rc<Cell<u64>>,
 }
 
 impl Read for TarGuard<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.read >= self.allowed.get() {
+        let read = self.read.get();
+        if read >= self.allowed.get() {
             return Err(io::Error::other(format!(
                 "more than {} KiB of tar metadata (long names, pax records) before an entry: not read",
                 TAR_METADATA >> 10
             )));
         }
-        let room = (self.allowed.get() - self.read).min(buf.len() as u64) as usize;
+        let room = (self.allowed.get() - read).min(buf.len() as u64) as usize;
         let n = self.inner.read(&mut buf[..room])?;
-        self.read += n as u64;
+        self.read.set(read + n as u64);
         Ok(n)
     }
 }

@@ -211,7 +211,8 @@ pub struct ScanFlags {
     #[arg(long)]
     pub no_archives: bool,
 
-    /// Read archives inside archives down to this depth (1: only the archives
+    /// Read archives inside archives down to this depth (a tar in a compressed
+    /// stream, `.tar.gz`, counts as one; 1: only the archives
     /// on the evidence).
     #[arg(long, value_name = "N", default_value_t = hashsweep::archive::Limits::default().depth,
           value_parser = clap::value_parser!(u32).range(1..=64))]

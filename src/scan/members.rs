@@ -28,7 +28,7 @@ use crate::record::{Content, Kind, Note, Record, Verdict};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Counts shared by every level of one archive on the evidence (and by the
@@ -297,43 +297,74 @@ impl Worker<'_> {
         bytes: &[u8],
         md5: [u8; 16],
     ) -> Option<(Vec<Note>, Vec<Record>)> {
-        use rayon::prelude::*;
-        let pool = self.member_pool?;
+        if self.member_threads < 2 {
+            return None;
+        }
         let plan = archive::ZipPlan::new(bytes, meter.limits.members)?;
         let n = plan.len();
         if n < PARALLEL_MEMBERS {
             return None;
         }
-        let per = n.div_ceil(pool.current_num_threads() * 8).max(1);
+        let per = n.div_ceil(self.member_threads * 8).max(1);
         let ranges: Vec<std::ops::Range<usize>> =
             (0..n).step_by(per).map(|a| a..(a + per).min(n)).collect();
-        let parts: Vec<Option<(u64, Vec<Record>)>> = pool.install(|| {
-            ranges
-                .into_par_iter()
-                .map(|range| {
-                    let mut scratch = Scratch::default();
-                    let mut x = Expansion::new(self, &mut scratch, md5);
-                    let mut count = 0;
-                    let size = Some(bytes.len() as u64);
-                    // Names are unique in a clean plan: each is its first.
-                    let mut names = HashMap::new();
-                    plan.walk(range, &mut |entry, reader| {
-                        x.visit(
-                            meter,
-                            path,
-                            entry,
-                            reader,
-                            1,
-                            (Format::Zip, size),
-                            &mut names,
-                            &mut count,
-                        )
-                    })
-                    .ok()?;
-                    Some((count, x.rows))
-                })
-                .collect()
+        // Threads of their own, each taking the next range until none is
+        // left: not a pool's jobs, which a thread waiting inside a picture
+        // decode could take up while it holds memory the job then waits for.
+        let next = AtomicUsize::new(0);
+        let parts: Vec<Mutex<Option<Part>>> = ranges.iter().map(|_| Mutex::new(None)).collect();
+        let failed = AtomicBool::new(false);
+        let read_ranges = || loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(range) = ranges.get(k).cloned() else {
+                return;
+            };
+            if failed.load(Ordering::Relaxed) || meter.stopped() {
+                return;
+            }
+            let mut scratch = Scratch::default();
+            let mut x = Expansion::new(self, &mut scratch, md5);
+            let mut count = 0;
+            let size = Some(bytes.len() as u64);
+            // Names are unique in a clean plan: each is its first.
+            let mut names = HashMap::new();
+            let walked = plan.walk(range, &mut |entry, reader| {
+                x.visit(
+                    meter,
+                    path,
+                    entry,
+                    reader,
+                    1,
+                    (Format::Zip, size),
+                    &mut names,
+                    &mut count,
+                )
+            });
+            match walked {
+                Ok(()) => {
+                    *parts[k].lock().unwrap_or_else(|e| e.into_inner()) = Some((count, x.rows))
+                }
+                Err(_) => failed.store(true, Ordering::Relaxed),
+            }
+        };
+        let threads = self.member_threads.min(ranges.len());
+        std::thread::scope(|s| {
+            for i in 1..threads {
+                // A thread that cannot start leaves its ranges to the others.
+                let _ = std::thread::Builder::new()
+                    .name(format!("hashsweep-members-{i}"))
+                    .spawn_scoped(s, read_ranges);
+            }
+            // This thread reads ranges too (all of them, should none start).
+            read_ranges();
         });
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let parts: Vec<Option<Part>> = parts
+            .into_iter()
+            .map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
         if meter.stopped() {
             return None;
         }
@@ -351,6 +382,10 @@ impl Worker<'_> {
         Some((notes, rows))
     }
 }
+
+/// What one range of a zip's members gave: members read, and their rows
+/// (with those of archives in them).
+type Part = (u64, Vec<Record>);
 
 /// Zips with fewer entries are read by one thread.
 const PARALLEL_MEMBERS: usize = 16;
@@ -397,6 +432,7 @@ impl<'w, 's> Expansion<'w, 's> {
         } else {
             0
         };
+        let decoders_before = self.decoders_left;
         self.decoders_left = self.decoders_left.saturating_sub(taken);
         let result = archive::walk(format, input, name, taken, &mut |entry, reader| {
             self.visit(
@@ -410,7 +446,7 @@ impl<'w, 's> Expansion<'w, 's> {
                 &mut count,
             )
         });
-        self.decoders_left += taken;
+        self.decoders_left = decoders_before;
         let mut notes = vec![Note::Archive {
             format: format.name().into(),
             members: count,
@@ -524,9 +560,11 @@ impl<'w, 's> Expansion<'w, 's> {
             return r;
         };
         let limits = meter.limits;
+        // 0 is an unknown size in a 7z's solid block, a true one in a tar
+        // (a sparse file's holes are not stored).
         let packed = entry
             .packed
-            .filter(|&p| p > 0)
+            .filter(|&p| p > 0 || parent == Format::Tar)
             .or(container.filter(|_| parent.is_single_stream()));
         let cap = match packed {
             Some(p) => archive::FREE_BYTES.saturating_add(limits.ratio.saturating_mul(p)),
@@ -539,7 +577,9 @@ impl<'w, 's> Expansion<'w, 's> {
             read: 0,
             cap,
             hit: None,
-            counts: parent != Format::Tar,
+            // A tar's members are bytes of the tar, counted already; but for
+            // a sparse member's holes, which the tar does not hold.
+            counts: parent != Format::Tar || entry.packed != entry.size,
             path: &mpath,
         };
         let w = self.worker;

@@ -542,22 +542,13 @@ impl Stages<'_> {
         let budget = DecodeBudget::new(picture::DECODE_MEMORY);
         let buffers = std::sync::Arc::new(DecodeBudget::new(picture::BUFFER_MEMORY));
         let archive_buffers = std::sync::Arc::new(DecodeBudget::new(crate::digest::ARCHIVE_MEMORY));
-        // The members of a large zip are read by the hashing threads together.
-        let member_pool = match cfg.archives {
-            Some(_) if cfg.threads > 1 => rayon::ThreadPoolBuilder::new()
-                .num_threads(cfg.threads)
-                .thread_name(|i| format!("hashsweep-members-{i}"))
-                .build()
-                .ok(),
-            _ => None,
-        };
         let worker = Worker {
             source,
             matcher: &cfg.matcher,
             sha256: cfg.sha256,
             pictures: cfg.pdq.then_some((&budget, &buffers)),
             archives: cfg.archives.as_ref().map(|l| (l, &archive_buffers)),
-            member_pool: member_pool.as_ref(),
+            member_threads: cfg.threads,
             todo: &todo,
             queue: &queue,
             progress,

@@ -42,9 +42,9 @@ pub struct Worker<'a> {
     /// Archives' members are read within these limits, their bytes kept from
     /// the read taking memory from this budget (`None` with `--no-archives`).
     pub archives: Option<(&'a crate::archive::Limits, &'a std::sync::Arc<DecodeBudget>)>,
-    /// Threads that read the members of a large zip together (`None`: one
-    /// thread reads them, as with `--threads 1`).
-    pub member_pool: Option<&'a rayon::ThreadPool>,
+    /// Threads that read the members of one large zip together (the
+    /// reader that read it and others started for it; 1: it alone).
+    pub member_threads: usize,
     /// The entries.
     pub todo: &'a Todo,
     /// What to read next.

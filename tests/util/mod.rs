@@ -1,6 +1,8 @@
 //! Helpers for integration tests: run the built binary, parse its case folder back.
 #![allow(dead_code)]
 
+pub mod archive;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
