@@ -207,3 +207,32 @@ t.close()\" && truncate -s 4G {t}/big.img && printf data | dd of={t}/big.img bs=
     assert!(peak < 512.0, "{peak} MiB");
     assert_verified(&case);
 }
+
+#[test]
+fn nested_streams_share_decoder_memory_by_what_they_declare() {
+    if !tools("decoder_memory", &["zip", "tar", "xz"]) {
+        return;
+    }
+    let (tmp, ev) = evidence();
+    let t = tmp.path();
+    // Four tar.xz, each made with xz -9e (a 64 MiB dictionary declared), one
+    // inside the other, in a zip: 4 x 72 MiB, within the 1 GiB they share.
+    write(t, "w/l0/core.txt", b"at the bottom\n");
+    sh(&format!(
+        "cd {w} && tar cf - l0 | xz -9e > l1.tar.xz && mkdir l1 && mv l1.tar.xz l1/ \
+         && tar cf - l1 | xz -9e > l2.tar.xz && mkdir l2 && mv l2.tar.xz l2/ \
+         && tar cf - l2 | xz -9e > l3.tar.xz && mkdir l3 && mv l3.tar.xz l3/ \
+         && tar cf - l3 | xz -9e > l4.tar.xz && zip -q -0 {e}/deep.zip l4.tar.xz",
+        w = q(&t.join("w")),
+        e = q(&ev)
+    ));
+    let s = scan(&ev, &t.join("case"), &[]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let core = s
+        .rows()
+        .into_iter()
+        .find(|r| r["path"].ends_with("l0/core.txt"))
+        .expect("the bottom file has its row");
+    assert_eq!(core["md5"], md5_hex(b"at the bottom\n"));
+    assert_verified(&s.dir);
+}

@@ -59,12 +59,98 @@ pub const DECODER_MEMORY: u64 = 512 << 20;
 /// What a decoder is given when the others have taken the rest.
 pub const DECODER_MEMORY_FLOOR: u64 = 16 << 20;
 
+/// What a decoder takes besides the dictionary or window its stream declares.
+pub const DECODER_OVERHEAD: u64 = 8 << 20;
+
 impl Format {
     /// Whether its decoder takes memory by what the stream asks for (a
     /// dictionary or window): xz, zstd, 7z.
     pub fn decoder_memory(self) -> bool {
         matches!(self, Format::Xz | Format::Zstd | Format::SevenZ)
     }
+
+    /// The memory the decoder of a stream starting with `head` needs, as its
+    /// first header declares it: an xz stream's LZMA2 dictionary, a zstd
+    /// frame's window (rounded up to a power of two, as decoders limit it),
+    /// plus [`DECODER_OVERHEAD`]. `None` where it is not known from there (a
+    /// 7z's coders are in its header at the end).
+    pub fn decoder_need(self, head: &[u8]) -> Option<u64> {
+        let declared = match self {
+            Format::Xz => xz_dictionary(head),
+            Format::Zstd => zstd_window(head).map(u64::next_power_of_two),
+            _ => None,
+        }?;
+        Some(declared.saturating_add(DECODER_OVERHEAD))
+    }
+}
+
+/// The LZMA2 dictionary size declared by the first block of an xz stream.
+fn xz_dictionary(head: &[u8]) -> Option<u64> {
+    // Stream header (12 bytes), then the block header: its size, its flags,
+    // sizes where flagged, then each filter's id, properties size and
+    // properties (all multibyte integers).
+    let mut at = 12;
+    let size = *head.get(at)?;
+    if size == 0 {
+        return None;
+    }
+    let flags = *head.get(at + 1)?;
+    at += 2;
+    let varint = |at: &mut usize| -> Option<u64> {
+        let mut v = 0u64;
+        for i in 0..9 {
+            let b = *head.get(*at)?;
+            *at += 1;
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    };
+    if flags & 0x40 != 0 {
+        varint(&mut at)?;
+    }
+    if flags & 0x80 != 0 {
+        varint(&mut at)?;
+    }
+    let mut dictionary = None;
+    for _ in 0..(flags & 3) + 1 {
+        let id = varint(&mut at)?;
+        let len = usize::try_from(varint(&mut at)?).ok()?;
+        let props = head.get(at..at.checked_add(len)?)?;
+        at += len;
+        if id == 0x21 && len == 1 && props[0] <= 40 {
+            let d = u32::from(props[0]);
+            dictionary = Some(if d == 40 {
+                u64::from(u32::MAX)
+            } else {
+                u64::from(2 | (d & 1)) << (d / 2 + 11)
+            });
+        }
+    }
+    dictionary
+}
+
+/// The window a zstd frame (the first of the stream) declares.
+fn zstd_window(head: &[u8]) -> Option<u64> {
+    let fhd = *head.get(4)?;
+    if fhd & 0x20 == 0 {
+        // A window descriptor: exponent and mantissa.
+        let wd = *head.get(5)?;
+        let base = 1u64 << (10 + (wd >> 3));
+        return Some(base + (base / 8) * u64::from(wd & 7));
+    }
+    // A single segment: the window is the frame's content size.
+    let dict_id = [0usize, 1, 2, 4][usize::from(fhd & 3)];
+    let at = 5 + dict_id;
+    let size = [1usize, 2, 4, 8][usize::from(fhd >> 6)];
+    let bytes = head.get(at..at + size)?;
+    let mut v = 0u64;
+    for (i, b) in bytes.iter().enumerate() {
+        v |= u64::from(*b) << (8 * i);
+    }
+    Some(if size == 2 { v + 256 } else { v })
 }
 
 /// Bytes expanded before the ratio limit applies.

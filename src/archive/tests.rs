@@ -184,3 +184,35 @@ fn a_zstd_window_past_the_memory_given_is_refused() {
         "{refused}"
     );
 }
+
+#[test]
+fn a_decoder_need_is_read_from_the_stream_header() {
+    use std::io::Write;
+    // zstd: a window descriptor (16 MiB) and a single segment (its size).
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
+    enc.window_log(24).unwrap();
+    enc.write_all(&[7u8; 100]).unwrap();
+    let windowed = enc.finish().unwrap();
+    let need = Format::Zstd.decoder_need(&windowed).unwrap();
+    assert!(
+        (16 << 20) + DECODER_OVERHEAD >= need && need > DECODER_OVERHEAD,
+        "{need}"
+    );
+    // A single-segment frame of 100 bytes: the window is its size, 128 as a
+    // power of two.
+    let single = b"\x28\xb5\x2f\xfd\x20\x64";
+    assert_eq!(
+        Format::Zstd.decoder_need(single),
+        Some(128 + DECODER_OVERHEAD)
+    );
+    // xz: stream header, then a block header with one LZMA2 filter whose
+    // properties byte 22 declares an 8 MiB dictionary.
+    let mut xz = b"\xfd7zXZ\x00\x00\x04\x00\x00\x00\x00".to_vec();
+    xz.extend_from_slice(&[0x02, 0x00, 0x21, 0x01, 22, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        Format::Xz.decoder_need(&xz),
+        Some((8 << 20) + DECODER_OVERHEAD)
+    );
+    assert_eq!(Format::Xz.decoder_need(&xz[..15]), None);
+    assert_eq!(Format::SevenZ.decoder_need(&xz), None);
+}

@@ -230,15 +230,31 @@ impl Worker<'_> {
                     // Read again in order, for the rows and notes that gives.
                     None if !stop() => {
                         let meter = new_meter();
-                        let notes =
-                            x.walk(&meter, &path, Format::Zip, Input::Bytes(&bytes), &name, 1);
+                        let notes = x.walk(
+                            &meter,
+                            &path,
+                            Format::Zip,
+                            Input::Bytes(&bytes),
+                            &name,
+                            1,
+                            None,
+                        );
                         (notes, std::mem::take(&mut x.rows))
                     }
                     None => return false,
                 }
             }
             KeptArchive::Bytes(format, bytes, _held) => {
-                let notes = x.walk(&new_meter(), &path, format, Input::Bytes(&bytes), &name, 1);
+                let need = format.decoder_need(&bytes);
+                let notes = x.walk(
+                    &new_meter(),
+                    &path,
+                    format,
+                    Input::Bytes(&bytes),
+                    &name,
+                    1,
+                    need,
+                );
                 (notes, std::mem::take(&mut x.rows))
             }
             KeptArchive::NotKept(Format::Rar) => (
@@ -264,7 +280,7 @@ impl Worker<'_> {
                             size,
                         };
                         let input = Input::Seekable(&mut s, size);
-                        x.walk(&new_meter(), &path, format, input, &name, 1)
+                        x.walk(&new_meter(), &path, format, input, &name, 1, None)
                     }
                     Opened::Failed { note, .. } => vec![Note::NotExpanded {
                         reason: format!(
@@ -405,7 +421,10 @@ impl<'w, 's> Expansion<'w, 's> {
     }
 
     /// Reads archive `path` (of `format`, named `name`) at nesting `depth`
-    /// (1 for an archive on the evidence); returns the notes for its row.
+    /// (1 for an archive on the evidence), its decoder taking `need` bytes
+    /// where its first bytes say ([`Format::decoder_need`]); returns the
+    /// notes for its row.
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         &mut self,
         meter: &Meter,
@@ -414,6 +433,7 @@ impl<'w, 's> Expansion<'w, 's> {
         input: Input,
         name: &[u8],
         depth: u32,
+        need: Option<u64>,
     ) -> Vec<Note> {
         // The compressed size of a stream's one member: the stream's size.
         let container = match &input {
@@ -426,7 +446,10 @@ impl<'w, 's> Expansion<'w, 's> {
         // A decoder's memory is taken from what the archives around it left,
         // while it reads.
         let taken = if format.decoder_memory() {
-            archive::DECODER_MEMORY
+            // What its first bytes say it needs, else the most a decoder
+            // may take.
+            need.unwrap_or(archive::DECODER_MEMORY)
+                .min(archive::DECODER_MEMORY)
                 .min(self.decoders_left)
                 .max(archive::DECODER_MEMORY_FLOOR)
         } else {
@@ -622,6 +645,7 @@ impl<'w, 's> Expansion<'w, 's> {
                 // Read as it streams: the member's digests are of the bytes
                 // its own members are read from.
                 let name = member_name(&r.path);
+                let need = f.decoder_need(&head);
                 let rest: Box<dyn Read> = match err {
                     Some(e) => Box::new(Failing(e.kind(), e.to_string())),
                     None => Box::new(&mut metered),
@@ -638,6 +662,7 @@ impl<'w, 's> Expansion<'w, 's> {
                     Input::Stream(&mut tee, entry.size),
                     &name,
                     deeper(f),
+                    need,
                 );
                 notes.extend(inner);
                 // What the archive leaves unread (a tar's padding) is hashed too.
@@ -734,7 +759,16 @@ impl<'w, 's> Expansion<'w, 's> {
                 self.chain.push(d.md5);
                 let name = member_name(&r.path);
                 let path = r.path.clone();
-                let inner = self.walk(meter, &path, f, Input::Bytes(&bytes), &name, depth + 1);
+                let need = f.decoder_need(&bytes);
+                let inner = self.walk(
+                    meter,
+                    &path,
+                    f,
+                    Input::Bytes(&bytes),
+                    &name,
+                    depth + 1,
+                    need,
+                );
                 self.chain.pop();
                 self.held -= bytes.len() as u64;
                 r.notes.extend(inner);
