@@ -458,24 +458,9 @@ fn a_large_zip_read_by_several_threads_gives_the_rows_of_one() {
         e = q(&ev)
     ));
     let set = write(t, "set.md5", (known.join("\n") + "\n").as_bytes());
-    let one = scan(
-        &ev,
-        &t.join("one"),
-        &["--hashset", set.to_str().unwrap(), "--threads", "1"],
-    );
-    let four = scan(
-        &ev,
-        &t.join("four"),
-        &["--hashset", set.to_str().unwrap(), "--threads", "4"],
-    );
+    let scans = same_on_threads(&ev, t, &set, &["1", "4"]);
+    let (one, four) = (&scans[0], &scans[1]);
     assert_eq!(one.code, 1);
-    for f in ["report.csv", "hits.csv"] {
-        assert_eq!(
-            std::fs::read(one.dir.join(f)).unwrap(),
-            std::fs::read(four.dir.join(f)).unwrap(),
-            "{f}"
-        );
-    }
     // The zip's rows are the tar's (read in order, by one thread), member for member.
     let rows = four.rows();
     let members = |prefix: &str| -> Vec<(String, String, String, String)> {
@@ -597,24 +582,9 @@ fn same_name_bytes_decoded_two_ways_keep_both_rows_on_any_threads() {
         "set.md5",
         format!("{}\n", md5_hex(b"first\n")).as_bytes(),
     );
-    let one = scan(
-        &ev,
-        &t.join("one"),
-        &["--hashset", set.to_str().unwrap(), "--threads", "1"],
-    );
-    let four = scan(
-        &ev,
-        &t.join("four"),
-        &["--hashset", set.to_str().unwrap(), "--threads", "4"],
-    );
+    let scans = same_on_threads(&ev, t, &set, &["1", "4"]);
+    let (one, four) = (&scans[0], &scans[1]);
     assert_eq!(one.code, 1);
-    for f in ["report.csv", "hits.csv"] {
-        assert_eq!(
-            std::fs::read(one.dir.join(f)).unwrap(),
-            std::fs::read(four.dir.join(f)).unwrap(),
-            "{f}"
-        );
-    }
     assert_eq!(four.row("/names.zip\\>\u{e9}.txt")["verdict"], "alert");
     assert_eq!(
         four.row("/names.zip\\>\u{e9}.txt\\#2")["md5"],

@@ -80,3 +80,27 @@ pub fn timed_scan(ev: &Path, case: &Path, extra: &[&str]) -> (i32, f64, f64) {
     };
     (code, secs, usage.ru_maxrss as f64 / 1024.0)
 }
+
+/// Scans `ev` against `set` with each of `threads`, into folders in `t`,
+/// asserting that report.csv and hits.csv are the same bytes every time.
+pub fn same_on_threads(ev: &Path, t: &Path, set: &Path, threads: &[&str]) -> Vec<super::Scan> {
+    let scans: Vec<super::Scan> = threads
+        .iter()
+        .map(|n| {
+            let args = ["--hashset", set.to_str().unwrap(), "--threads", n];
+            super::scan(ev, &t.join(format!("threads-{n}")), &args)
+        })
+        .collect();
+    for s in &scans[1..] {
+        for f in ["report.csv", "hits.csv"] {
+            assert_eq!(
+                std::fs::read(scans[0].dir.join(f)).unwrap(),
+                std::fs::read(s.dir.join(f)).unwrap(),
+                "{f} with --threads {} and {}",
+                threads[0],
+                s.dir.display()
+            );
+        }
+    }
+    scans
+}
