@@ -118,6 +118,12 @@ fn every_format_is_read_by_content() {
     if seven {
         sh(&format!("cd {src} && 7z a -bd -bso0 {e}/s.7z . >/dev/null"));
     }
+    // A RAR 5 signature and some bytes.
+    std::fs::write(
+        ev.join("old.rar"),
+        b"Rar!\x1a\x07\x01\x00 the rest of a RAR",
+    )
+    .unwrap();
     let s = scan(&ev, &t.join("case"), &["--threads", "2"]);
     assert_eq!(s.code, 0, "{}", s.stderr);
     let rows = s.rows();
@@ -160,6 +166,13 @@ fn every_format_is_read_by_content() {
         assert_eq!(md5_of("/s.7z\\>a.txt"), want);
         assert_eq!(md5_of("/s.7z\\>deep/z.bin"), md5_hex(&zeros(3000)));
     }
+    // RAR is told by its signature and noted, not read.
+    let rar = rows.iter().find(|r| r["path"] == "/old.rar").unwrap();
+    assert!(
+        rar["note"].contains("RAR archives are recognised, not read"),
+        "{rar:?}"
+    );
+    assert!(!rar["md5"].is_empty());
     let renamed = rows.iter().find(|r| r["path"] == "/renamed.dat").unwrap();
     assert!(renamed["note"].contains("archive (zip)"), "{renamed:?}");
     assert_eq!(renamed["type_mismatch"], "true");
