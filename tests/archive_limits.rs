@@ -5,6 +5,7 @@ mod util;
 
 use std::io::Write;
 use util::archive::*;
+use util::quine;
 use util::*;
 
 #[test]
@@ -235,4 +236,77 @@ fn nested_streams_share_decoder_memory_by_what_they_declare() {
         .expect("the bottom file has its row");
     assert_eq!(core["md5"], md5_hex(b"at the bottom\n"));
     assert_verified(&s.dir);
+}
+
+#[test]
+fn archives_that_contain_themselves_are_read_once() {
+    use std::io::Read;
+    let zip = quine::zip("quine.zip");
+    let gz = quine::gzip();
+    // Quines indeed: the zip library and gzip give each back as its content.
+    let mut member = Vec::new();
+    zip::ZipArchive::new(std::io::Cursor::new(&zip))
+        .unwrap()
+        .by_index(0)
+        .unwrap()
+        .read_to_end(&mut member)
+        .unwrap();
+    assert_eq!(member, zip);
+    let mut content = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut content)
+        .unwrap();
+    assert_eq!(content, gz);
+    let (tmp, ev) = evidence();
+    std::fs::write(ev.join("quine.zip"), &zip).unwrap();
+    std::fs::write(ev.join("quine.gz"), &gz).unwrap();
+    // A quine inside another zip: read once below it.
+    std::fs::write(
+        ev.join("wrapped.zip"),
+        zip_of(&[("q.zip".into(), zip.clone())]),
+    )
+    .unwrap();
+    let case = tmp.path().join("case");
+    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
+    eprintln!("quines: {secs:.1} s, peak {peak:.0} MiB");
+    assert_eq!(code, 0);
+    assert!(secs < 30.0, "{secs} s");
+    assert!(peak < 1024.0, "{peak} MiB");
+    let rows = read_rows(&case.join("report.csv"));
+    let under = |p: &str| -> Vec<&Row> {
+        rows.iter()
+            .filter(|r| r["path"] == p || r["path"].starts_with(&format!("{p}\\>")))
+            .collect()
+    };
+    let again = "it holds an archive it is inside (the same digests): not read again";
+    let md5 = md5_hex(&zip);
+    for (top, inner) in [
+        ("/quine.zip", "/quine.zip\\>quine.zip"),
+        ("/wrapped.zip\\>q.zip", "/wrapped.zip\\>q.zip\\>quine.zip"),
+    ] {
+        let rows = under(top);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0]["md5"], md5);
+        assert_eq!(rows[1]["path"], inner);
+        assert_eq!(rows[1]["md5"], md5);
+        assert!(rows[1]["note"].contains(again), "{:?}", rows[1]);
+    }
+    assert_eq!(under("/wrapped.zip").len(), 3);
+    // A compressed stream is read as it streams, its digests known only at
+    // its end: a gzip quine is stopped by the depth limit, 8 deep.
+    let gz_rows = under("/quine.gz");
+    assert_eq!(gz_rows.len(), 9, "{gz_rows:?}");
+    assert!(gz_rows.iter().all(|r| r["md5"] == md5_hex(&gz)));
+    assert!(
+        gz_rows[8]["note"].contains("(--archive-depth)"),
+        "{:?}",
+        gz_rows[8]
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["archives"]["limits_reached"]["depth"], 1,
+        "{summary}"
+    );
+    assert_verified(&case);
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod archive;
+pub mod quine;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
