@@ -9,6 +9,7 @@
 
 pub mod content;
 pub mod exif;
+mod jpeg;
 pub mod pdq;
 pub mod pdq_index;
 pub mod picture;

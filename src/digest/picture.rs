@@ -294,6 +294,13 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
         d.scale(sw as u16, sh as u16).map_err(|e| bad(f, e))?;
     }
     let taken = budget.take(sw as u64 * sh as u64 * BYTES_PER_PIXEL + coefficients);
+    if den >= 4 && sequential {
+        // Photos: their luminance alone, reduced as it is decoded. What the
+        // fast path does not read, or fails on, goes to the general decoder.
+        if let Ok(Some((luma, w, h))) = super::jpeg::luma_reduced(bytes, den) {
+            return Ok(((pdq::luma_from_grey(&luma), w, h, taken), (width, height)));
+        }
+    }
     d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
     let px = d.decode().map_err(|e| bad(f, e))?;
     let info = d.info().ok_or_else(|| bad(f, "no frame header"))?;
