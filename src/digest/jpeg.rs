@@ -3,17 +3,20 @@
 //!
 //! PDQ needs luminance only, and JPEG's Y component is the luminance PDQ
 //! computes from RGB (0.299 R + 0.587 G + 0.114 B, undone exactly by the
-//! YCbCr conversion but for clamping). So the Y blocks are decoded and
-//! reduced with libjpeg's scaled inverse DCTs (2 x 2 or 1 x 1 from each 8 x 8
-//! block, as libjpeg-turbo gives Pillow's `draft`), and the chroma blocks are
-//! only read past: no colour conversion, no upsampling, no full-size pixels.
-//! The time is in the Huffman decoding, which every block still needs.
+//! YCbCr conversion but for rounding and clamping). So the Y blocks are
+//! decoded and reduced with libjpeg's scaled inverse DCTs (2 x 2 or 1 x 1
+//! from each 8 x 8 block, as libjpeg-turbo gives Pillow's `draft`, to the
+//! byte), and the chroma blocks are only read past: no colour conversion, no
+//! upsampling, no full-size pixels. The time is in the Huffman decoding,
+//! which every block still needs.
 //!
 //! Baseline and extended sequential Huffman JPEGs of 8-bit samples with one
-//! component or three (YCbCr) are read here; anything else (progressive,
-//! arithmetic, 12-bit, RGB or CMYK, luminance sampled below chroma, a height
-//! given by DNL) gets `Ok(None)`, and any error `Err`: the caller then uses
-//! the general decoder.
+//! component or three that are YCbCr (by the general decoder's rules) are
+//! read here; anything else (progressive, arithmetic, 12-bit, RGB, CMYK,
+//! big-gamut colour, luminance sampled below chroma, a height given by DNL)
+//! gets `Ok(None)`. Damage gets `Err`: a scan cut short, restart markers out
+//! of order, codes that are not in their table. Either way the caller uses
+//! the general decoder, whose result or note stands as before.
 
 /// Natural (row-major) position of each zigzag index.
 const ZIGZAG: [u8; 64] = [
@@ -28,18 +31,17 @@ const LOOKUP: u32 = 10;
 /// In a [`Huffman`] `full` entry: the value's bits follow the code.
 const FOLLOWS: u32 = 64;
 
-/// Entropy-coded bytes read past the end of a segment (as zeros) before
-/// the data counts as cut short.
-const SLACK: usize = 64;
+/// Luminance samples, row-major, and the width and height.
+pub type Luma = (Vec<u8>, usize, usize);
 
 /// The luminance of the JPEG in `bytes` reduced by `den` (4 or 8): its
 /// values, width and height (`ceil(w / den)` x `ceil(h / den)`).
-pub fn luma_reduced(bytes: &[u8], den: u32) -> Result<Option<(Vec<u8>, usize, usize)>, String> {
+pub fn luma_reduced(bytes: &[u8], den: u32) -> Result<Option<Luma>, &'static str> {
     assert!(den == 4 || den == 8);
     let mut j = Jpeg::default();
     let mut at = 2;
     if bytes.get(..2) != Some(&[0xFF, 0xD8]) {
-        return Err("no start of image".into());
+        return Err("no start of image");
     }
     loop {
         let (marker, body, next) = segment(bytes, at)?;
@@ -47,7 +49,7 @@ pub fn luma_reduced(bytes: &[u8], den: u32) -> Result<Option<(Vec<u8>, usize, us
         match marker {
             0xC0 | 0xC1 => {
                 if j.frame.is_some() {
-                    return Err("two frames".into());
+                    return Err("two frames");
                 }
                 match frame(body)? {
                     Some(f) => j.frame = Some(f),
@@ -63,23 +65,24 @@ pub fn luma_reduced(bytes: &[u8], den: u32) -> Result<Option<(Vec<u8>, usize, us
                 let r = body.get(..2).ok_or("short DRI")?;
                 j.restart = u16::from_be_bytes([r[0], r[1]]) as usize;
             }
-            0xEE if body.starts_with(b"Adobe") && body.get(11) == Some(&0) => j.adobe_rgb = true,
+            0xE0 if body.starts_with(b"JFIF\0") => j.jfif = true,
+            0xEE if body.starts_with(b"Adobe") => j.adobe = body.get(11).copied(),
             0xDA => {
                 let Some(f) = j.frame.take() else {
-                    return Err("scan before frame".into());
+                    return Err("scan before frame");
                 };
-                if f.ncomp == 3 && (j.adobe_rgb || f.ids == [b'R', b'G', b'B']) {
+                if f.ncomp == 3 && !j.ycbcr(f.ids) {
                     return Ok(None);
                 }
-                let (scan, data_at) = scan_header(body, &f, next)?;
+                let scan = scan_header(body, &f)?;
                 if scan.iter().any(|s| s.comp == 0) {
-                    return decode_scan(bytes, data_at, &j, &f, &scan, den).map(Some);
+                    return decode_scan(bytes, next, &j, &f, &scan, den).map(Some);
                 }
                 // A scan without luminance: skipped to the next marker.
-                at = skip_entropy(bytes, data_at);
+                at = skip_entropy(bytes, next);
                 j.frame = Some(f);
             }
-            0xD9 => return Err("no luminance scan".into()),
+            0xD9 => return Err("no luminance scan"),
             _ => {}
         }
     }
@@ -91,8 +94,26 @@ struct Jpeg {
     /// DC tables 0-3, then AC tables 0-3.
     huff: [Option<Box<Huffman>>; 8],
     restart: usize,
-    adobe_rgb: bool,
+    /// A JFIF header (APP0) was seen.
+    jfif: bool,
+    /// The colour transform of an Adobe header (APP14).
+    adobe: Option<u8>,
     frame: Option<Frame>,
+}
+
+impl Jpeg {
+    /// Whether three components with `ids` are YCbCr, by the rules the
+    /// general decoder follows (the ids, then JFIF, then Adobe's transform):
+    /// the fast path reads no other colour space.
+    fn ycbcr(&self, ids: [u8; 3]) -> bool {
+        match ids {
+            [1, 2, 3] => true,
+            // Big-gamut YCC, RGB, big-gamut RGB.
+            [1, 34, 35] | [b'R', b'G', b'B'] | [b'r', b'g', b'b'] => false,
+            _ if self.jfif => true,
+            _ => self.adobe.is_none_or(|t| t == 1),
+        }
+    }
 }
 
 struct Frame {
@@ -113,7 +134,7 @@ struct ScanComp {
 }
 
 /// The marker at `at`, its body, and where the next marker starts.
-fn segment(bytes: &[u8], mut at: usize) -> Result<(u8, &[u8], usize), String> {
+fn segment(bytes: &[u8], mut at: usize) -> Result<(u8, &[u8], usize), &'static str> {
     // Fill bytes (0xFF) may precede a marker.
     while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
         at += 1;
@@ -127,16 +148,16 @@ fn segment(bytes: &[u8], mut at: usize) -> Result<(u8, &[u8], usize), String> {
             let len = bytes.get(at + 2..at + 4).ok_or("cut in a marker")?;
             let len = u16::from_be_bytes([len[0], len[1]]) as usize;
             if len < 2 {
-                return Err("bad segment length".into());
+                return Err("bad segment length");
             }
             let body = bytes.get(at + 4..at + 2 + len).ok_or("cut in a segment")?;
             Ok((m, body, at + 2 + len))
         }
-        _ => Err(format!("no marker at byte {at}")),
+        _ => Err("no marker where one should be"),
     }
 }
 
-fn frame(body: &[u8]) -> Result<Option<Frame>, String> {
+fn frame(body: &[u8]) -> Result<Option<Frame>, &'static str> {
     let b = |i: usize| {
         body.get(i)
             .copied()
@@ -153,7 +174,7 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, String> {
         return Ok(None);
     }
     if (width * height) as u64 > super::picture::MAX_JPEG_PIXELS {
-        return Err("over the pixel limit".into());
+        return Err("over the pixel limit");
     }
     let mut f = Frame {
         width,
@@ -168,7 +189,7 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, String> {
         let (h, v) = (b(7 + 3 * c)? >> 4, b(7 + 3 * c)? & 15);
         let q = b(8 + 3 * c)?;
         if !(1..=4).contains(&h) || !(1..=4).contains(&v) || q > 3 {
-            return Err("bad component".into());
+            return Err("bad component");
         }
         f.ids[c] = b(6 + 3 * c)? as u8;
         f.comps[c] = if ncomp == 1 { (1, 1, q) } else { (h, v, q) };
@@ -181,13 +202,13 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, String> {
     Ok(Some(f))
 }
 
-fn quant_tables(mut body: &[u8], j: &mut Jpeg) -> Result<(), String> {
+fn quant_tables(mut body: &[u8], j: &mut Jpeg) -> Result<(), &'static str> {
     while let Some(&pq) = body.first() {
         let (wide, id) = (pq >> 4, (pq & 15) as usize);
         let n = if wide == 1 { 128 } else { 64 };
         let raw = body.get(1..1 + n).ok_or("short DQT")?;
         if wide > 1 || id > 3 {
-            return Err("bad DQT".into());
+            return Err("bad DQT");
         }
         let mut t = [0u16; 64];
         for (k, &z) in ZIGZAG.iter().enumerate() {
@@ -203,11 +224,11 @@ fn quant_tables(mut body: &[u8], j: &mut Jpeg) -> Result<(), String> {
     Ok(())
 }
 
-fn huffman_tables(mut body: &[u8], j: &mut Jpeg) -> Result<(), String> {
+fn huffman_tables(mut body: &[u8], j: &mut Jpeg) -> Result<(), &'static str> {
     while let Some(&tc) = body.first() {
         let (class, id) = (tc >> 4, (tc & 15) as usize);
         if class > 1 || id > 3 {
-            return Err("bad DHT".into());
+            return Err("bad DHT");
         }
         let counts = body.get(1..17).ok_or("short DHT")?;
         let total: usize = counts.iter().map(|&c| c as usize).sum();
@@ -236,7 +257,7 @@ struct Huffman {
 }
 
 impl Huffman {
-    fn new(counts: &[u8], values: &[u8]) -> Result<Huffman, String> {
+    fn new(counts: &[u8], values: &[u8]) -> Result<Huffman, &'static str> {
         let mut h = Huffman {
             fast: [0; 1 << LOOKUP],
             full: [0; 1 << LOOKUP],
@@ -250,7 +271,7 @@ impl Huffman {
             h.offset[len] = k as i32 - code;
             for _ in 0..n {
                 if code >= 1 << len {
-                    return Err("bad Huffman table".into());
+                    return Err("bad Huffman table");
                 }
                 if len as u32 <= LOOKUP {
                     let shift = LOOKUP - len as u32;
@@ -289,10 +310,11 @@ impl Huffman {
 }
 
 /// The entropy-coded bytes of a scan, unstuffed (0xFF00 is 0xFF), with
-/// where each restart interval starts, and zeros after.
+/// where each restart interval starts and its marker's number (0-7), and
+/// zeros after.
 struct Entropy {
     data: Vec<u8>,
-    restarts: Vec<usize>,
+    restarts: Vec<(usize, u8)>,
 }
 
 /// Zeros after the data: reads past its end stay in bounds until a block's
@@ -301,13 +323,15 @@ struct Entropy {
 const PAD: usize = 512;
 
 impl Entropy {
-    fn new(bytes: &[u8], mut at: usize) -> Entropy {
+    /// The scan's data from `at` to the marker that ends it; an error when
+    /// the file ends first (a cut file is left to the general decoder).
+    fn new(bytes: &[u8], mut at: usize) -> Result<Entropy, &'static str> {
         let mut data = Vec::with_capacity(bytes.len().saturating_sub(at) + PAD);
         let mut restarts = Vec::new();
-        while let Some(rest) = bytes.get(at..) {
+        loop {
+            let rest = bytes.get(at..).unwrap_or_default();
             let Some(ff) = rest.iter().position(|&b| b == 0xFF) else {
-                data.extend_from_slice(rest);
-                break;
+                return Err("entropy-coded data cut short");
             };
             data.extend_from_slice(&rest[..ff]);
             at += ff;
@@ -317,15 +341,16 @@ impl Entropy {
                     at += 2;
                 }
                 Some(0xFF) => at += 1,
-                Some(0xD0..=0xD7) => {
-                    restarts.push(data.len());
+                Some(&m @ 0xD0..=0xD7) => {
+                    restarts.push((data.len(), m - 0xD0));
                     at += 2;
                 }
-                _ => break,
+                Some(_) => break,
+                None => return Err("entropy-coded data cut short"),
             }
         }
         data.resize(data.len() + PAD, 0);
-        Entropy { data, restarts }
+        Ok(Entropy { data, restarts })
     }
 }
 
@@ -407,7 +432,9 @@ impl Bits<'_> {
         }
         if s > 0 {
             self.fill();
-            *pred += self.value(s);
+            // The DC coefficient is 16 bits, as in libjpeg: a hostile
+            // stream's sum wraps rather than overflows.
+            *pred = (*pred as i16).wrapping_add(self.value(s) as i16) as i32;
         }
         if STORE {
             *sums = [0; 18];
@@ -459,13 +486,18 @@ impl Bits<'_> {
         }
     }
 
-    /// Whether the reading is still within the data (and its slack).
+    /// Bits read so far.
+    fn read(&self) -> usize {
+        8 * self.at - self.n as usize
+    }
+
+    /// Whether every bit read so far was data (not the zeros after it).
     fn checked(&self) -> Option<()> {
-        (self.at <= self.data.len() - PAD + SLACK).then_some(())
+        (self.read() <= 8 * (self.data.len() - PAD)).then_some(())
     }
 }
 
-fn scan_header(body: &[u8], f: &Frame, data_at: usize) -> Result<(Vec<ScanComp>, usize), String> {
+fn scan_header(body: &[u8], f: &Frame) -> Result<Vec<ScanComp>, &'static str> {
     let n = *body.first().ok_or("short SOS")? as usize;
     let mut scan = Vec::new();
     for i in 0..n {
@@ -476,14 +508,14 @@ fn scan_header(body: &[u8], f: &Frame, data_at: usize) -> Result<(Vec<ScanComp>,
             .ok_or("scan of an unknown component")?;
         let (dc, ac) = ((s[1] >> 4) as usize, (s[1] & 15) as usize);
         if dc > 3 || ac > 3 || scan.iter().any(|c: &ScanComp| c.comp == comp) {
-            return Err("bad scan".into());
+            return Err("bad scan");
         }
         scan.push(ScanComp { comp, dc, ac });
     }
     if scan.is_empty() {
-        return Err("empty scan".into());
+        return Err("empty scan");
     }
-    Ok((scan, data_at))
+    Ok(scan)
 }
 
 /// Where the marker after the entropy-coded data at `at` starts.
@@ -504,7 +536,7 @@ fn decode_scan(
     f: &Frame,
     scan: &[ScanComp],
     den: u32,
-) -> Result<(Vec<u8>, usize, usize), String> {
+) -> Result<Luma, &'static str> {
     let out = 8 / den as usize;
     let single = scan.len() == 1;
     let (mcux, mcuy) = if single {
@@ -533,15 +565,15 @@ fn decode_scan(
         };
         tables.push((s.comp, dc, ac, h, v));
     }
-    let entropy = Entropy::new(bytes, data_at);
+    let entropy = Entropy::new(bytes, data_at)?;
     let mut bits = Bits {
         data: &entropy.data,
         at: 0,
         buf: 0,
         n: 0,
     };
-    let mut restarts = entropy.restarts.iter();
-    let bad = || "bad entropy-coded data".to_string();
+    let mut restarts = entropy.restarts.iter().zip((0..8u8).cycle());
+    let bad = || "bad entropy-coded data";
     let mut pred = [0i32; 3];
     let mut sums: Sums = [0; 18];
     let weights = Weights::new(quant);
@@ -550,9 +582,14 @@ fn decode_scan(
         for mx in 0..mcux {
             if j.restart > 0 {
                 if left == 0 {
-                    // The bits left before a restart marker are padding.
-                    let next = *restarts.next().ok_or("restart marker missing")?;
-                    if bits.at - (bits.n as usize / 8) > next {
+                    // The bits left before a restart marker are padding; the
+                    // markers are numbered 0 to 7 in turn.
+                    let (&(next, number), expected) =
+                        restarts.next().ok_or("restart marker missing")?;
+                    if number != expected {
+                        return Err("restart markers out of order");
+                    }
+                    if bits.read() > 8 * next {
                         return Err(bad());
                     }
                     (bits.at, bits.buf, bits.n) = (next, 0, 0);
@@ -600,14 +637,22 @@ fn decode_scan(
     Ok((luma, w, h))
 }
 
-fn clamp(v: i32) -> u8 {
-    v.clamp(0, 255) as u8
+/// libjpeg's range limit after an inverse DCT: `x + 128` clamped to a
+/// sample for `x` within -512..=511, and that range's wrap (modulo 1024)
+/// outside it, as its 1024-entry table gives.
+fn range_limit(x: i64) -> u8 {
+    match (x & 1023) as u16 {
+        i @ 0..=127 => (i + 128) as u8,
+        128..=511 => 255,
+        512..=895 => 0,
+        i => (i - 896) as u8,
+    }
 }
 
 /// libjpeg's 1 x 1 inverse DCT of a block whose DC coefficient is `dc`:
 /// the block's mean.
 fn idct_1x1(dc: i32, q: &[u16; 64]) -> u8 {
-    clamp(((dc * q[0] as i32 + 4) >> 3) + 128)
+    range_limit((dc as i64 * q[0] as i64 + 4) >> 3)
 }
 
 /// libjpeg's 2 x 2 inverse DCT takes an 8 x 8 block's rows and columns 0,
@@ -670,13 +715,13 @@ fn idct_2x2(sums: &Sums, out: &mut [u8], stride: usize) {
         let even = ws[0][row] << (IDCT_BITS + 2);
         let odd: i64 = (0..4).map(|c| ws[c + 1][row] * IDCT_ODD[c]).sum();
         let shift = IDCT_BITS + IDCT_PASS1 + 3 + 2;
-        out[row * stride] = clamp((descale(even + odd, shift) + 128) as i32);
-        out[row * stride + 1] = clamp((descale(even - odd, shift) + 128) as i32);
+        out[row * stride] = range_limit(descale(even + odd, shift));
+        out[row * stride + 1] = range_limit(descale(even - odd, shift));
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
@@ -735,11 +780,134 @@ mod tests {
         assert!(Huffman::new(&counts, &[1, 2]).is_ok());
     }
 
+    /// A grey baseline JPEG, `w` x `h`, quantisation step 1 for DC and 4 for
+    /// AC; `block(i)` gives block i's DC difference and its one AC
+    /// coefficient (at zigzag 1, 8 bits, 0: none). DC sizes 0-11 have 4-bit
+    /// codes; AC: end of block 00, run 0 size 8 01.
+    pub(crate) fn grey_jpeg(w: u16, h: u16, block: impl Fn(usize) -> (i32, i32)) -> Vec<u8> {
+        let mut out = vec![0xFF, 0xD8];
+        let mut segment = |m: u8, body: &[u8]| {
+            out.extend([0xFF, m]);
+            out.extend(((body.len() + 2) as u16).to_be_bytes());
+            out.extend(body);
+        };
+        let mut dqt = vec![0];
+        dqt.extend([1].iter().chain([4; 63].iter()));
+        segment(0xDB, &dqt);
+        let [w1, w0] = w.to_be_bytes();
+        let [h1, h0] = h.to_be_bytes();
+        segment(0xC0, &[8, h1, h0, w1, w0, 1, 1, 0x11, 0]);
+        let mut dht = vec![0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        dht.extend(0..12u8);
+        dht.extend([
+            0x10, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x08,
+        ]);
+        segment(0xC4, &dht);
+        segment(0xDA, &[1, 1, 0x00, 0, 63, 0]);
+        let (mut acc, mut n, mut data) = (0u64, 0u32, Vec::new());
+        let mut put = |v: u32, bits: u32| {
+            acc = acc << bits | (v as u64 & ((1 << bits) - 1));
+            n += bits;
+            while n >= 8 {
+                let b = (acc >> (n - 8)) as u8;
+                data.push(b);
+                if b == 0xFF {
+                    data.push(0);
+                }
+                n -= 8;
+            }
+        };
+        let size = |v: i32| 32 - v.unsigned_abs().leading_zeros();
+        let bits = |v: i32, s: u32| if v < 0 { (v - 1) as u32 } else { v as u32 } & ((1 << s) - 1);
+        let blocks = (w as usize).div_ceil(8) * (h as usize).div_ceil(8);
+        for i in 0..blocks {
+            let (dc, ac) = block(i);
+            let s = size(dc);
+            put(s, 4);
+            put(bits(dc, s), s);
+            if ac != 0 {
+                put(0b01, 2);
+                put(bits(ac, 8), 8);
+            }
+            put(0b00, 2);
+        }
+        put(0x7F, 7); // padding ones
+        out.extend(data);
+        out.extend([0xFF, 0xD9]);
+        out
+    }
+
+    #[test]
+    fn dc_sums_wrap_at_16_bits_and_samples_wrap_as_libjpegs() {
+        // Every block adds 2047 to DC (step 1): past 32767 the coefficient
+        // wraps, as libjpeg's 16-bit one does, and the 1/8 sample is libjpeg's
+        // range limit of (DC + 4) >> 3: 128 + x up to 127, 255 up to 511, 0
+        // from 512 to 895, then x - 896, modulo 1024.
+        let jpeg = grey_jpeg(256, 8, |_| (2047, 0));
+        let (luma, w, h) = luma_reduced(&jpeg, 8).unwrap().unwrap();
+        assert_eq!((w, h), (32, 1));
+        let expect = |i: i32| {
+            let dc = (2047 * (i + 1)) as i16 as i64;
+            range_limit((dc + 4) >> 3)
+        };
+        assert_eq!(range_limit(255), 255);
+        assert_eq!(range_limit(512), 0);
+        assert_eq!(range_limit(-1), 127);
+        assert_eq!(range_limit(1022), 126);
+        for (i, &v) in luma.iter().enumerate() {
+            assert_eq!(v, expect(i as i32), "block {i}");
+        }
+        assert_eq!(&luma[..2], &[255, 0]);
+        assert_eq!(luma[15], 126); // 32752 + 4 >> 3 = 4094: 1022 modulo 1024
+        assert_eq!(luma[16], 255); // 34799 wraps to -30737: -3842, 254 modulo 1024
+        assert!(luma_reduced(&jpeg, 4).unwrap().is_some());
+    }
+
+    #[test]
+    fn cut_or_disordered_data_is_left_to_the_general_decoder() {
+        let jpeg = fixture("420-restart.jpg");
+        // Cut inside the scan, or only its end-of-image marker missing.
+        for cut in [3000, 20, 2] {
+            let r = luma_reduced(&jpeg[..jpeg.len() - cut], 4);
+            assert!(r.is_err(), "cut {cut}: {:?}", r.map(|o| o.map(|x| x.1)));
+        }
+        // The second restart marker numbered as the third.
+        let mut disordered = jpeg.clone();
+        let rst: Vec<usize> = (0..jpeg.len() - 1)
+            .filter(|&i| jpeg[i] == 0xFF && (0xD0..=0xD7).contains(&jpeg[i + 1]))
+            .collect();
+        disordered[rst[1] + 1] = 0xD2;
+        assert_eq!(
+            luma_reduced(&disordered, 4).unwrap_err(),
+            "restart markers out of order"
+        );
+    }
+
+    #[test]
+    fn colour_spaces_other_than_ycbcr_are_left_to_the_general_decoder() {
+        let jpeg = fixture("444.jpg");
+        let sof = (0..jpeg.len())
+            .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xC0]))
+            .unwrap();
+        let sos = (0..jpeg.len())
+            .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xDA]))
+            .unwrap();
+        for ids in [[114, 103, 98], [1, 34, 35], [b'R', b'G', b'B']] {
+            let mut m = jpeg.clone();
+            for (c, id) in ids.into_iter().enumerate() {
+                m[sof + 10 + 3 * c] = id;
+                m[sos + 5 + 2 * c] = id;
+            }
+            assert!(luma_reduced(&m, 4).unwrap().is_none(), "{ids:?}");
+        }
+        assert!(luma_reduced(&jpeg, 4).unwrap().is_some());
+    }
+
     #[test]
     fn hostile_bytes_give_errors_not_panics() {
         // Seeded mutations of every fixture: flipped bits, bytes set to 0xFF
         // or 0, cuts, and repeated spans; each read at both scales must end
-        // in a result or an error, within the data's size.
+        // in a result of the size it gives, or an error, without a panic.
         // JPEG_MUTANTS and JPEG_SEED (scripts/fuzz-pictures) run it longer.
         let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
         let per_fixture = env("JPEG_MUTANTS").unwrap_or(400);

@@ -10,7 +10,10 @@
 //! JPEG is decoded at a reduced size where the picture is large (DCT scaling:
 //! 1/2, 1/4 or 1/8, keeping at least [`MIN_SIDE`] pixels on the short side),
 //! which is where the time goes; PDQ reduces every picture to 64 x 64 samples,
-//! and the hashes stay within a few bits of full-size decoding.
+//! and the hashes stay within a few bits of full-size decoding. A baseline
+//! JPEG read at 1/4 or 1/8 (a photo) has its luminance read straight from its
+//! blocks by `jpeg.rs`, the same as libjpeg's; every other picture, and any
+//! JPEG that path does not read, goes through `jpeg-decoder` or `image`.
 
 use super::pdq::{self, PdqResult};
 use std::io::Cursor;
@@ -293,10 +296,15 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
     if den > 1 {
         d.scale(sw as u16, sh as u16).map_err(|e| bad(f, e))?;
     }
-    let taken = budget.take(sw as u64 * sh as u64 * BYTES_PER_PIXEL + coefficients);
-    if den >= 4 && sequential {
-        // Photos: their luminance alone, reduced as it is decoded. What the
-        // fast path does not read, or fails on, goes to the general decoder.
+    // Photos: their luminance alone, reduced as it is decoded (the scan's
+    // bytes copied once, unstuffed: counted too, in the one take, so that two
+    // decodes never each hold part and wait for the rest).
+    let fast = den >= 4 && sequential;
+    let copy = if fast { bytes.len() as u64 } else { 0 };
+    let taken = budget.take(sw as u64 * sh as u64 * BYTES_PER_PIXEL + coefficients + copy);
+    if fast {
+        // What the fast path does not read, or fails on, goes to the
+        // general decoder.
         if let Ok(Some((luma, w, h))) = super::jpeg::luma_reduced(bytes, den) {
             return Ok(((pdq::luma_from_grey(&luma), w, h, taken), (width, height)));
         }
@@ -391,6 +399,32 @@ mod tests {
         assert_eq!(Format::detect(b"\0\0\0\x18ftypisom\0\0"), None);
         assert_eq!(Format::detect(b"BM"), None);
         assert_eq!(Format::detect(b"plain text"), None);
+    }
+
+    #[test]
+    fn a_photo_is_read_by_the_fast_path() {
+        // 2048 x 2048 (read at 1/4), blocks with a DC pattern and an AC
+        // coefficient: the general decoder's 2 x 2 inverse DCT differs from
+        // libjpeg's on them, so only the fast path gives this luminance.
+        // A checkerboard of 128-pixel squares, DC given as differences.
+        let level = |i: usize| ((i % 256 / 16 + i / 256 / 16) % 2) as i32 * 400 - 200;
+        let jpeg = crate::digest::jpeg::tests::grey_jpeg(2048, 2048, |i| {
+            let before = if i == 0 { 0 } else { level(i - 1) };
+            (level(i) - before, (i % 7) as i32 * 30 - 90)
+        });
+        let fast = crate::digest::jpeg::luma_reduced(&jpeg, 4)
+            .unwrap()
+            .unwrap();
+        let budget = DecodeBudget::new(u64::MAX);
+        let ((luma, w, h, _), size) = decode_jpeg(&jpeg, &budget).unwrap();
+        assert_eq!((w, h, size), (fast.1, fast.2, (2048, 2048)));
+        let differ = luma
+            .iter()
+            .zip(pdq::luma_from_grey(&fast.0))
+            .filter(|(a, b)| **a != *b)
+            .count();
+        assert_eq!(differ, 0, "{differ} of {} values differ", luma.len());
+        assert!(pdq_of(Format::Jpeg, &jpeg).unwrap().quality > 0);
     }
 
     #[test]

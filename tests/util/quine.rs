@@ -176,7 +176,12 @@ fn program(head: &[u8], tail: &[u8]) -> Option<Vec<u8>> {
     let unit = 5;
     let rh = repeat(head.len() + unit, false)?;
     let r4 = repeat(4 * unit, false)?;
-    let rt = repeat(tail.len() + unit, true)?;
+    // The last repeat copies itself and the tail: its length is found by
+    // trying until it is the length it assumed.
+    let mut rt = repeat(tail.len() + unit, true)?;
+    while rt.len() != repeat(tail.len() + rt.len(), true)?.len() {
+        rt = repeat(tail.len() + rt.len(), true)?;
+    }
     let rt = repeat(tail.len() + rt.len(), true)?;
     let (p0, p4) = (print(0), print(4 * unit));
     let ph = print(head.len() + unit);
