@@ -76,7 +76,13 @@ pub fn luma_reduced(bytes: &[u8], den: u32) -> Result<Option<Luma>, &'static str
                 }
                 let scan = scan_header(body, &f)?;
                 if scan.iter().any(|s| s.comp == 0) {
-                    return decode_scan(bytes, next, &j, &f, &scan, den).map(Some);
+                    // The colour is needed with the luminance (see
+                    // OUT_OF_GAMUT): a colour picture whose luminance comes
+                    // in a scan of its own is left to the general decoder.
+                    if scan.len() != f.ncomp {
+                        return Ok(None);
+                    }
+                    return decode_scan(bytes, next, &j, &f, &scan, den);
                 }
                 // A scan without luminance: skipped to the next marker.
                 at = skip_entropy(bytes, next);
@@ -317,15 +323,31 @@ struct Entropy {
     restarts: Vec<(usize, u8)>,
 }
 
+/// How far (in levels) an MCU's mean colour, from its DC coefficients, may
+/// lie outside the RGB cube before it counts as outside: the means of
+/// pixels in the cube are in it, but for the DC's quantisation.
+///
+/// Where a colour lies outside the cube, what a viewer sees is its clamped
+/// RGB, whose luminance is not Y: a picture can be encoded so that its Y is
+/// another picture than the one shown. So a colour JPEG with more than 1 %
+/// of its Y blocks outside (each with the chroma blocks over it) is left to
+/// the general decoder, which hashes the
+/// clamped RGB as the reference does. (Colours outside the cube only within
+/// a block, their mean inside, are not seen here.)
+const GAMUT_SLACK: f32 = 32.0;
+
 /// Zeros after the data: reads past its end stay in bounds until a block's
 /// check finds them (a block is at most 64 codes of 16 bits and values of
 /// 16).
 const PAD: usize = 512;
 
 impl Entropy {
-    /// The scan's data from `at` to the marker that ends it; an error when
-    /// the file ends first (a cut file is left to the general decoder).
-    fn new(bytes: &[u8], mut at: usize) -> Result<Entropy, &'static str> {
+    /// The scan's data from `at` to the marker that ends it, and where the
+    /// first `intervals` restart intervals after the first start (restart
+    /// markers past those are only skipped: a flood of them takes no
+    /// memory); an error when the file ends first (a cut file is left to the
+    /// general decoder).
+    fn new(bytes: &[u8], mut at: usize, intervals: usize) -> Result<Entropy, &'static str> {
         let mut data = Vec::with_capacity(bytes.len().saturating_sub(at) + PAD);
         let mut restarts = Vec::new();
         loop {
@@ -342,7 +364,9 @@ impl Entropy {
                 }
                 Some(0xFF) => at += 1,
                 Some(&m @ 0xD0..=0xD7) => {
-                    restarts.push((data.len(), m - 0xD0));
+                    if restarts.len() < intervals {
+                        restarts.push((data.len(), m - 0xD0));
+                    }
                     at += 2;
                 }
                 Some(_) => break,
@@ -536,7 +560,7 @@ fn decode_scan(
     f: &Frame,
     scan: &[ScanComp],
     den: u32,
-) -> Result<Luma, &'static str> {
+) -> Result<Option<Luma>, &'static str> {
     let out = 8 / den as usize;
     let single = scan.len() == 1;
     let (mcux, mcuy) = if single {
@@ -565,7 +589,12 @@ fn decode_scan(
         };
         tables.push((s.comp, dc, ac, h, v));
     }
-    let entropy = Entropy::new(bytes, data_at)?;
+    let mcus = mcux * mcuy;
+    let intervals = match j.restart {
+        0 => 0,
+        r => mcus.saturating_sub(1) / r,
+    };
+    let entropy = Entropy::new(bytes, data_at, intervals)?;
     let mut bits = Bits {
         data: &entropy.data,
         at: 0,
@@ -578,8 +607,26 @@ fn decode_scan(
     let mut sums: Sums = [0; 18];
     let weights = Weights::new(quant);
     let mut left = j.restart;
+    // The DC steps of Y, Cb and Cr, for the colour check.
+    let steps = match f.ncomp {
+        3 => Some([0, 1, 2].map(|c| j.quant[f.comps[c].2].map_or(0, |q| q[0]) as f32)),
+        _ => None,
+    };
+    // For each Y block of an MCU, the Cb and Cr blocks over it.
+    let (yh, yv) = (f.comps[0].0, f.comps[0].1);
+    let mut over = [[0usize; 2]; 16];
+    for (k, o) in over.iter_mut().enumerate().take(yh * yv) {
+        let (bx, by) = (k % yh, k / yh);
+        for c in [1, 2] {
+            let (h, v, _) = f.comps[c];
+            o[c - 1] = by * v / yv * h + bx * h / yh;
+        }
+    }
+    let mut outside = 0;
     for my in 0..mcuy {
         for mx in 0..mcux {
+            // Each block's DC, by component and place in the MCU.
+            let mut dcs = [[0i32; 16]; 3];
             if j.restart > 0 {
                 if left == 0 {
                     // The bits left before a restart marker are padding; the
@@ -604,6 +651,7 @@ fn decode_scan(
                         if comp != 0 {
                             bits.block::<false>(dc, ac, &mut pred[comp], &mut sums, &weights)
                                 .ok_or_else(bad)?;
+                            dcs[comp][by * h + bx] = pred[comp];
                             continue;
                         }
                         if den == 8 {
@@ -613,6 +661,7 @@ fn decode_scan(
                             bits.block::<true>(dc, ac, &mut pred[0], &mut sums, &weights)
                                 .ok_or_else(bad)?;
                         }
+                        dcs[0][by * h + bx] = pred[0];
                         let x = (mx * h + bx) * out;
                         let y = (my * v + by) * out;
                         let at = y * pw + x;
@@ -624,7 +673,14 @@ fn decode_scan(
                     }
                 }
             }
+            if let Some(steps) = steps {
+                outside += outside_the_cube(&dcs, &over[..yh * yv], steps);
+            }
         }
+    }
+    // More than 1 % of the Y blocks.
+    if outside * 100 > mcus * f.comps[0].0 * f.comps[0].1 {
+        return Ok(None);
     }
     let (w, h) = (
         f.width.div_ceil(den as usize),
@@ -634,7 +690,28 @@ fn decode_scan(
     for row in plane.chunks_exact(pw).take(h) {
         luma.extend_from_slice(&row[..w]);
     }
-    Ok((luma, w, h))
+    Ok(Some((luma, w, h)))
+}
+
+/// How many of an MCU's Y blocks, each with the chroma blocks `over` it,
+/// have a mean colour outside the RGB cube (by more than [`GAMUT_SLACK`]);
+/// `dcs` are the blocks' DC coefficients and `steps` their quantisation.
+#[inline(never)]
+fn outside_the_cube(dcs: &[[i32; 16]; 3], over: &[[usize; 2]], steps: [f32; 3]) -> usize {
+    let [qy, qb, qr] = steps;
+    let cube = -GAMUT_SLACK..=255.0 + GAMUT_SLACK;
+    let mut outside = 0;
+    for (k, &[b, r]) in over.iter().enumerate() {
+        let y = dcs[0][k] as f32 * qy / 8.0 + 128.0;
+        let (cb, cr) = (dcs[1][b] as f32 * qb / 8.0, dcs[2][r] as f32 * qr / 8.0);
+        let rgb = [
+            y + 1.402 * cr,
+            y - 0.344_136 * cb - 0.714_136 * cr,
+            y + 1.772 * cb,
+        ];
+        outside += rgb.iter().any(|c| !cube.contains(c)) as usize;
+    }
+    outside
 }
 
 /// libjpeg's range limit after an inverse DCT: `x + 128` clamped to a
@@ -758,8 +835,10 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn progressive_and_rgb_are_left_to_the_general_decoder() {
-        for name in ["progressive", "rgb"] {
+    fn progressive_rgb_and_the_like_are_left_to_the_general_decoder() {
+        // gamut: colours outside the RGB cube, whose Y is not what is shown;
+        // scans: luminance in a scan of its own, colour in others.
+        for name in ["progressive", "rgb", "gamut", "scans"] {
             assert!(
                 luma_reduced(&fixture(&format!("{name}.jpg")), 4)
                     .unwrap()
@@ -769,6 +848,20 @@ pub(super) mod tests {
         }
         assert!(luma_reduced(b"\xFF\xD8\xFF\xD9", 4).is_err());
         assert!(luma_reduced(b"not a jpeg", 8).is_err());
+    }
+
+    #[test]
+    fn restart_markers_past_those_needed_take_no_memory() {
+        let mut scan = b"\x12\x34".to_vec();
+        for i in 0..100_000 {
+            scan.extend([0xFF, 0xD0 + (i % 8) as u8, 0x56]);
+        }
+        scan.extend([0xFF, 0xD9]);
+        let e = Entropy::new(&scan, 0, 0).unwrap();
+        assert!(e.restarts.is_empty());
+        assert_eq!(e.data.len(), 2 + 100_000 + PAD);
+        let e = Entropy::new(&scan, 0, 3).unwrap();
+        assert_eq!(e.restarts, [(2, 0), (3, 1), (4, 2)]);
     }
 
     #[test]
