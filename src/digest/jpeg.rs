@@ -1025,6 +1025,24 @@ pub(super) mod tests {
             assert!(luma_reduced(&m, 4).unwrap().is_none(), "{ids:?}");
         }
         assert!(luma_reduced(&jpeg, 4).unwrap().is_some());
+        // Ids 1, 2, 3 with Adobe's transform 0 and no JFIF: RGB to libjpeg.
+        let app0 = (0..jpeg.len())
+            .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xE0]))
+            .unwrap();
+        let len = u16::from_be_bytes([jpeg[app0 + 2], jpeg[app0 + 3]]) as usize;
+        let mut adobe = jpeg.clone();
+        adobe[app0 + 1] = 0xEE;
+        let body = &mut adobe[app0 + 4..app0 + 2 + len];
+        body.fill(0);
+        body[..5].copy_from_slice(b"Adobe");
+        assert!(luma_reduced(&adobe, 4).unwrap().is_none());
+        body_transform(&mut adobe, app0, 1);
+        assert!(luma_reduced(&adobe, 4).unwrap().is_some());
+    }
+
+    /// Sets the transform of the Adobe segment at `at`.
+    fn body_transform(jpeg: &mut [u8], at: usize, transform: u8) {
+        jpeg[at + 4 + 11] = transform;
     }
 
     #[test]
