@@ -22,10 +22,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// The most pixels a picture may decode to: 50 million (200 MB of RGBA).
 /// Larger pictures get a note instead of a hash.
 pub const MAX_PIXELS: u64 = 50_000_000;
-/// The most pixels a JPEG may have at full size: even decoded at 1/8, each of
-/// its blocks is read, and time grows with them (a phone's 200-megapixel
-/// sensor is well inside).
-pub const MAX_JPEG_PIXELS: u64 = 400_000_000;
+pub use super::jpeg::MAX_JPEG_PIXELS;
 /// Pictures of more pixels than this whose file is more than
 /// [`BOMB_RATIO`] times smaller are decompression bombs, not decoded: no real
 /// picture is so flat, and one that were would hash to noise.
