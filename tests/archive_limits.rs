@@ -42,11 +42,7 @@ fn bombs_stop_at_the_limits_in_seconds_and_bounded_memory() {
     }
     std::fs::write(ev.join("deep.zip"), &deep).unwrap();
     let case = t.join("case");
-    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
-    eprintln!("bombs: {secs:.1} s, peak {peak:.0} MiB");
-    assert_eq!(code, 0);
-    assert!(secs < 30.0, "{secs} s");
-    assert!(peak < 1024.0, "{peak} MiB");
+    scan_in_seconds_and_bounded_memory(&ev, &case, "bombs");
     let rows = read_rows(&case.join("report.csv"));
     let note = |p: &str| rows.iter().find(|r| r["path"] == p).unwrap()["note"].clone();
     assert!(
@@ -267,11 +263,7 @@ fn archives_that_contain_themselves_are_read_once() {
     )
     .unwrap();
     let case = tmp.path().join("case");
-    let (code, secs, peak) = timed_scan(&ev, &case, &["--threads", "2"]);
-    eprintln!("quines: {secs:.1} s, peak {peak:.0} MiB");
-    assert_eq!(code, 0);
-    assert!(secs < 30.0, "{secs} s");
-    assert!(peak < 1024.0, "{peak} MiB");
+    scan_in_seconds_and_bounded_memory(&ev, &case, "quines");
     let rows = read_rows(&case.join("report.csv"));
     let under = |p: &str| -> Vec<&Row> {
         rows.iter()

@@ -53,6 +53,16 @@ pub fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+/// Scans `ev` into `case` on 2 threads, printing `label` with the seconds and
+/// peak memory; asserts exit status 0, under 30 s and under 1 GiB.
+pub fn scan_in_seconds_and_bounded_memory(ev: &Path, case: &Path, label: &str) {
+    let (code, secs, peak) = timed_scan(ev, case, &["--threads", "2"]);
+    eprintln!("{label}: {secs:.1} s, peak {peak:.0} MiB");
+    assert_eq!(code, 0);
+    assert!(secs < 30.0, "{secs} s");
+    assert!(peak < 1024.0, "{peak} MiB");
+}
+
 /// Runs a scan, returning its exit code, seconds, and peak memory in MiB.
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its peak memory
 pub fn timed_scan(ev: &Path, case: &Path, extra: &[&str]) -> (i32, f64, f64) {
