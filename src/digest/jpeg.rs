@@ -1,31 +1,33 @@
-//! The luminance of a baseline JPEG at 1/4 or 1/8 of its size, for PDQ:
-//! the fast path for photos.
+//! A baseline JPEG at 1/4 or 1/8 of its size, as libjpeg-turbo gives it
+//! to Pillow's `draft`: the fast path for photos' PDQ.
 //!
-//! PDQ needs luminance only, and JPEG's Y component is the luminance PDQ
-//! computes from RGB (0.299 R + 0.587 G + 0.114 B, undone exactly by the
-//! YCbCr conversion but for rounding and clamping). So the Y blocks are
-//! decoded and reduced with libjpeg's scaled inverse DCTs (2 x 2 or 1 x 1
-//! from each 8 x 8 block, as libjpeg-turbo gives Pillow's `draft`, to the
+//! Each block is decoded straight into libjpeg's scaled inverse DCT (4 x 4,
+//! 2 x 2 or 1 x 1 from an 8 x 8 block, in its integer arithmetic, to the
 //! byte but for hostile coefficients past 16 bits, where its SIMD code
-//! saturates), and of the chroma blocks only the DC coefficients are kept,
-//! for the colour check ([`GAMUT_SLACK`]): no colour conversion, no
-//! upsampling, no full-size pixels. The time is in the Huffman decoding,
-//! which every block still needs.
+//! saturates): the luminance at the reduced size, and the chroma at the
+//! size libjpeg picks for it, which for 4:2:0 and 4:4:4 is the luminance's,
+//! so that no upsampling is needed. The colour is converted to RGB with
+//! libjpeg's arithmetic and clamped, as a viewer shows it, and PDQ's
+//! luminance taken from that RGB: a picture whose colours lie outside the
+//! RGB cube hashes as it is seen, not as its Y. No full-size pixels are
+//! made; the time is in the Huffman decoding, which every block needs.
 //!
 //! Baseline and extended sequential Huffman JPEGs of 8-bit samples with one
-//! component or three that are YCbCr (by the general decoder's rules and
-//! libjpeg's) are read here; anything else (progressive, arithmetic, 12-bit,
-//! RGB, CMYK, big-gamut colour, luminance sampled below chroma, a colour
-//! picture whose luminance is in a scan of its own, a height given by DNL)
-//! gets `Ok(None)`, and so does a colour picture whose blocks' colours lie
-//! outside the RGB cube. Damage gets `Err`: a scan cut short, restart
-//! markers out of order, codes that are not in their table, a missing
-//! quantisation table, more than 10 blocks in an MCU. Either way the caller
-//! uses the general decoder, whose result or note stands as before.
+//! component, or three that are YCbCr (by the general decoder's rules and
+//! libjpeg's) sampled 4:4:4 or 4:2:0, in one interleaved scan, are read
+//! here; anything else (progressive, arithmetic, 12-bit, RGB, CMYK,
+//! big-gamut colour, 4:2:2 and other samplings that libjpeg upsamples, a
+//! colour picture in several scans, a height given by DNL) gets `Ok(None)`.
+//! Damage gets `Err`: a scan cut short, restart markers out of order, codes
+//! that are not in their table, a missing quantisation table. Either way the
+//! caller uses the general decoder, whose result or note stands as before.
 
 mod idct;
+mod reduced;
 
-use idct::{idct_1x1, idct_2x2, Sums, Weights};
+pub use reduced::Reduced;
+
+use idct::{idct_1x1, idct_2x2, idct_2x2_sums, idct_4x4, used, Coefs, Sums, Weights};
 
 /// Natural (row-major) position of each zigzag index.
 const ZIGZAG: [u8; 64] = [
@@ -45,12 +47,9 @@ const LOOKUP: u32 = 10;
 /// In a [`Huffman`] `full` entry: the value's bits follow the code.
 const FOLLOWS: u32 = 64;
 
-/// Luminance samples, row-major, and the width and height.
-pub type Luma = (Vec<u8>, usize, usize);
-
-/// The luminance of the JPEG in `bytes` reduced by `den` (4 or 8): its
-/// values, width and height (`ceil(w / den)` x `ceil(h / den)`).
-pub fn luma_reduced(bytes: &[u8], den: u32) -> Result<Option<Luma>, &'static str> {
+/// The JPEG in `bytes` reduced by `den` (4 or 8), `ceil(w / den)` x
+/// `ceil(h / den)`; `Ok(None)` when it is not one this path reads.
+pub fn reduced(bytes: &[u8], den: u32) -> Result<Option<Reduced>, &'static str> {
     assert!(den == 4 || den == 8);
     let mut j = Jpeg::default();
     let mut at = 2;
@@ -150,6 +149,15 @@ struct Frame {
     vmax: usize,
 }
 
+impl Frame {
+    /// How many times the chroma's sampling the luminance's is, the same
+    /// both ways: 1 or 2 for what is read here.
+    fn ratio(&self) -> Option<usize> {
+        let ((hy, vy, _), (h, v, _)) = (self.comps[0], self.comps[1]);
+        (hy % h == 0 && vy % v == 0 && hy / h == vy / v).then_some(hy / h)
+    }
+}
+
 struct ScanComp {
     comp: usize,
     dc: usize,
@@ -221,6 +229,16 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, &'static str> {
     }
     if (f.comps[0].0, f.comps[0].1) != (f.hmax, f.vmax) {
         return Ok(None);
+    }
+    // Chroma at the luminance's sampling, or at half of it both ways
+    // (4:4:4, 4:2:0): libjpeg then reduces it to the luminance's size.
+    // Others it upsamples, which is not done here.
+    if ncomp == 3 {
+        let ((hy, vy, _), (h, v, _)) = (f.comps[0], f.comps[1]);
+        if (h, v) != (f.comps[2].0, f.comps[2].1) || !matches!(f.ratio(), Some(1 | 2)) {
+            return Ok(None);
+        }
+        debug_assert!(hy >= h && vy >= v);
     }
     Ok(Some(f))
 }
@@ -340,22 +358,6 @@ struct Entropy {
     restarts: Vec<(usize, u8)>,
 }
 
-/// How far (in levels) an area's mean colour, from its blocks' DC
-/// coefficients (a chroma block and the Y blocks under it), may lie outside
-/// the RGB cube before it counts as outside: the means of pixels in the
-/// cube are in it, but for the DC's quantisation.
-///
-/// Where a colour lies outside the cube, what a viewer sees is its clamped
-/// RGB, whose luminance is not Y: a picture can be encoded so that its Y is
-/// another picture than the one shown. So a colour JPEG with more than 1 %
-/// of its Y blocks in such areas is left to the general decoder, which
-/// hashes the clamped RGB as the reference does. This check is of means
-/// only: colours that swing outside the cube within a block, their mean
-/// inside (chroma stripes, say), are not seen, and a picture so built still
-/// hashes as its Y. Reading the chroma at the reference's scale and
-/// converting would close that; it is not done yet.
-const GAMUT_SLACK: f32 = 32.0;
-
 /// Zeros after the data: reads past its end stay in bounds until a block's
 /// check finds them (a block is at most 64 codes of 16 bits and values of
 /// 16).
@@ -457,17 +459,23 @@ impl Bits<'_> {
         }
     }
 
-    /// One block: its DC difference added to `pred`; when `STORE`, its
-    /// coefficients summed into `sums` by `w`. None: bad data.
+    /// One block: its DC difference added to `pred`, which goes to
+    /// `coef[0]`; each AC coefficient at zigzag index `k` to `coef[map[k]]`.
+    /// Which of `coef`'s first 64 were written (bit `i` for `coef[i]`; bit
+    /// 0, the DC, always); None: bad data. When `SUMS`, the coefficients
+    /// are summed into `sums` by `w` instead, and `coef` is left alone.
     #[inline(always)]
-    fn block<const STORE: bool>(
+    #[allow(clippy::too_many_arguments)]
+    fn block<const SUMS: bool>(
         &mut self,
         dc: &Huffman,
         ac: &Huffman,
         pred: &mut i32,
+        coef: &mut Coefs,
+        map: &[u8; 64],
         sums: &mut Sums,
         w: &Weights,
-    ) -> Option<()> {
+    ) -> Option<u64> {
         self.fill();
         let s = self.symbol(dc)? as u32;
         if s > 11 {
@@ -479,10 +487,14 @@ impl Bits<'_> {
             // stream's sum wraps rather than overflows.
             *pred = (*pred as i16).wrapping_add(self.value(s) as i16) as i32;
         }
-        if STORE {
+        if SUMS {
             *sums = [0; 18];
             sums[0] = *pred as i64 * w.factor[0];
+        } else {
+            coef[0] = *pred;
         }
+        // (A coefficient no inverse DCT reads goes to 64: bit 0.)
+        let mut written = 1u64;
         let mut k = 1;
         'block: loop {
             self.fill();
@@ -506,7 +518,7 @@ impl Bits<'_> {
                 };
                 if rs & 15 == 0 {
                     if rs != 0xF0 {
-                        return self.checked();
+                        return self.checked().map(|_| written);
                     }
                     k += 16;
                 } else {
@@ -514,13 +526,17 @@ impl Bits<'_> {
                     if k > 63 {
                         return None;
                     }
-                    if STORE {
+                    if SUMS {
                         sums[w.slot[k] as usize] += value as i64 * w.factor[k];
+                    } else {
+                        let m = map[k] as usize & 127;
+                        coef[m] = value;
+                        written |= 1 << (m & 63);
                     }
                     k += 1;
                 }
                 if k > 63 {
-                    return self.checked();
+                    return self.checked().map(|_| written);
                 }
                 if refill {
                     continue 'block;
@@ -572,6 +588,23 @@ fn skip_entropy(bytes: &[u8], mut at: usize) -> usize {
     bytes.len()
 }
 
+/// One component of a scan, as it is decoded.
+struct Part<'a> {
+    comp: usize,
+    dc: &'a Huffman,
+    ac: &'a Huffman,
+    /// Blocks across and down in an MCU.
+    h: usize,
+    v: usize,
+    /// The side of a block once reduced: 1, 2 or 4.
+    size: usize,
+    /// Per zigzag index, where in [`Coefs`] the coefficient goes.
+    map: [u8; 64],
+    quant: &'a [u16; 64],
+    /// For the luminance's 2 x 2: its sums' weights.
+    weights: Option<Weights>,
+}
+
 fn decode_scan(
     bytes: &[u8],
     data_at: usize,
@@ -579,24 +612,18 @@ fn decode_scan(
     f: &Frame,
     scan: &[ScanComp],
     den: u32,
-) -> Result<Option<Luma>, &'static str> {
+) -> Result<Option<Reduced>, &'static str> {
     let out = 8 / den as usize;
+    // One component alone (grey: a colour picture's components are all in
+    // the scan, checked by the caller): one block per MCU, over its size.
     let single = scan.len() == 1;
     let (mcux, mcuy) = if single {
-        // One component alone: one block per MCU, over its own size.
-        let (h, v, _) = f.comps[scan[0].comp];
-        let w = (f.width * h).div_ceil(f.hmax);
-        let hh = (f.height * v).div_ceil(f.vmax);
-        (w.div_ceil(8), hh.div_ceil(8))
+        (f.width.div_ceil(8), f.height.div_ceil(8))
     } else {
         (f.width.div_ceil(8 * f.hmax), f.height.div_ceil(8 * f.vmax))
     };
     let (yh, yv) = if single { (1, 1) } else { (f.hmax, f.vmax) };
     let (pw, ph) = (mcux * yh * out, mcuy * yv * out);
-    let mut plane = vec![0u8; pw * ph];
-    let quant = j.quant[f.comps[0].2]
-        .as_ref()
-        .ok_or("no quantisation table")?;
     let blocks: usize = scan
         .iter()
         .map(|s| f.comps[s.comp].0 * f.comps[s.comp].1)
@@ -604,20 +631,39 @@ fn decode_scan(
     if !single && blocks > 10 {
         return Err("more than 10 blocks in an MCU");
     }
-    if scan.iter().any(|s| j.quant[f.comps[s.comp].2].is_none()) {
-        return Err("no quantisation table");
-    }
-    let mut tables = Vec::new();
+    // libjpeg reduces chroma sampled at half the luminance's to twice the
+    // luminance's block size: the planes are all the same size.
+    let ratio = if f.ncomp == 3 {
+        f.ratio().unwrap_or(1)
+    } else {
+        1
+    };
+    let mut parts = Vec::new();
     for s in scan {
-        let dc = j.huff[s.dc].as_deref().ok_or("no DC table")?;
-        let ac = j.huff[4 + s.ac].as_deref().ok_or("no AC table")?;
-        let (h, v) = if single {
-            (1, 1)
-        } else {
-            (f.comps[s.comp].0, f.comps[s.comp].1)
-        };
-        tables.push((s.comp, dc, ac, h, v));
+        let (h, v, q) = f.comps[s.comp];
+        let (h, v) = if single { (1, 1) } else { (h, v) };
+        let size = if s.comp == 0 { out } else { out * ratio };
+        let quant = j.quant[q].as_ref().ok_or("no quantisation table")?;
+        parts.push(Part {
+            comp: s.comp,
+            dc: j.huff[s.dc].as_deref().ok_or("no DC table")?,
+            ac: j.huff[4 + s.ac].as_deref().ok_or("no AC table")?,
+            h,
+            v,
+            size,
+            map: std::array::from_fn(|k| {
+                let at = ZIGZAG[k];
+                if used(size, at as usize) {
+                    at
+                } else {
+                    64
+                }
+            }),
+            quant,
+            weights: (s.comp == 0 && size == 2).then(|| Weights::new(quant)),
+        });
     }
+    let mut planes = vec![vec![0u8; pw * ph]; f.ncomp];
     let mcus = mcux * mcuy;
     let intervals = match j.restart {
         0 => 0,
@@ -633,30 +679,13 @@ fn decode_scan(
     let mut restarts = entropy.restarts.iter().zip((0..8u8).cycle());
     let bad = || "bad entropy-coded data";
     let mut pred = [0i32; 3];
+    let mut coef: Coefs = [0; 128];
     let mut sums: Sums = [0; 18];
-    let weights = Weights::new(quant);
+    // (Unused: the parts without sums.)
+    let weights = Weights::new(&[0; 64]);
     let mut left = j.restart;
-    // The DC steps of Y, Cb and Cr, for the colour check.
-    let steps = match f.ncomp {
-        3 => Some([0, 1, 2].map(|c| j.quant[f.comps[c].2].map_or(0, |q| q[0]) as f32)),
-        // (Every component's table is there: checked above.)
-        _ => None,
-    };
-    // For each Y block of an MCU, the Cb and Cr blocks over it.
-    let (yh, yv) = (f.comps[0].0, f.comps[0].1);
-    let mut over = [[0usize; 2]; 16];
-    for (k, o) in over.iter_mut().enumerate().take(yh * yv) {
-        let (bx, by) = (k % yh, k / yh);
-        for c in [1, 2] {
-            let (h, v, _) = f.comps[c];
-            o[c - 1] = by * v / yv * h + bx * h / yh;
-        }
-    }
-    let mut outside = 0;
     for my in 0..mcuy {
         for mx in 0..mcux {
-            // Each block's DC, by component and place in the MCU.
-            let mut dcs = [[0i32; 16]; 3];
             if j.restart > 0 {
                 if left == 0 {
                     // The bits left before a restart marker are padding; the
@@ -675,80 +704,51 @@ fn decode_scan(
                 }
                 left -= 1;
             }
-            for &(comp, dc, ac, h, v) in &tables {
-                for by in 0..v {
-                    for bx in 0..h {
-                        if comp != 0 {
-                            bits.block::<false>(dc, ac, &mut pred[comp], &mut sums, &weights)
+            for p in &parts {
+                for by in 0..p.v {
+                    for bx in 0..p.h {
+                        let x = (mx * p.h + bx) * p.size;
+                        let y = (my * p.v + by) * p.size;
+                        let pred = &mut pred[p.comp];
+                        if let Some(w) = &p.weights {
+                            bits.block::<true>(p.dc, p.ac, pred, &mut coef, &p.map, &mut sums, w)
                                 .ok_or_else(bad)?;
-                            dcs[comp][by * h + bx] = pred[comp];
+                            idct_2x2_sums(&sums, &mut planes[0][y * pw + x..], pw);
                             continue;
                         }
-                        if den == 8 {
-                            bits.block::<false>(dc, ac, &mut pred[0], &mut sums, &weights)
-                                .ok_or_else(bad)?;
+                        let w = &weights;
+                        let written = bits
+                            .block::<false>(p.dc, p.ac, pred, &mut coef, &p.map, &mut sums, w)
+                            .ok_or_else(bad)?;
+                        let o = &mut planes[p.comp][y * pw + x..];
+                        if written == 1 || p.size == 1 {
+                            // The DC alone: in libjpeg's arithmetic every
+                            // size's output is then the 1 x 1's.
+                            let v = idct_1x1(&coef, p.quant);
+                            for row in o.chunks_mut(pw).take(p.size) {
+                                row[..p.size].fill(v);
+                            }
+                        } else if p.size == 2 {
+                            idct_2x2(&coef, written, p.quant, o, pw);
                         } else {
-                            bits.block::<true>(dc, ac, &mut pred[0], &mut sums, &weights)
-                                .ok_or_else(bad)?;
+                            idct_4x4(&coef, written, p.quant, o, pw);
                         }
-                        dcs[0][by * h + bx] = pred[0];
-                        let x = (mx * h + bx) * out;
-                        let y = (my * v + by) * out;
-                        let at = y * pw + x;
-                        if den == 4 {
-                            idct_2x2(&sums, &mut plane[at..], pw);
-                        } else {
-                            plane[at] = idct_1x1(pred[0], quant);
+                        let mut w = written & !1;
+                        while w != 0 {
+                            coef[w.trailing_zeros() as usize] = 0;
+                            w &= w - 1;
                         }
                     }
                 }
             }
-            if let Some(steps) = steps {
-                outside += outside_the_cube(&dcs, &over[..yh * yv], steps);
-            }
         }
     }
-    // More than 1 % of the Y blocks.
-    if outside * 100 > mcus * f.comps[0].0 * f.comps[0].1 {
-        return Ok(None);
-    }
-    let (w, h) = (
-        f.width.div_ceil(den as usize),
-        f.height.div_ceil(den as usize),
-    );
-    let mut luma = Vec::with_capacity(w * h);
-    for row in plane.chunks_exact(pw).take(h) {
-        luma.extend_from_slice(&row[..w]);
-    }
-    Ok(Some((luma, w, h)))
-}
-
-/// How many of an MCU's Y blocks, each with the chroma blocks `over` it,
-/// have a mean colour outside the RGB cube (by more than [`GAMUT_SLACK`]);
-/// `dcs` are the blocks' DC coefficients and `steps` their quantisation.
-#[inline(never)]
-fn outside_the_cube(dcs: &[[i32; 16]; 3], over: &[[usize; 2]], steps: [f32; 3]) -> usize {
-    let [qy, qb, qr] = steps;
-    let cube = -GAMUT_SLACK..=255.0 + GAMUT_SLACK;
-    // Y as the mean of the Y blocks under the same Cb block, so that the
-    // colour is of one area.
-    let (mut sum, mut count) = ([0i32; 16], [0i32; 16]);
-    for (k, &[b, _]) in over.iter().enumerate() {
-        sum[b] += dcs[0][k];
-        count[b] += 1;
-    }
-    let mut outside = 0;
-    for &[b, r] in over {
-        let y = sum[b] as f32 / count[b] as f32 * qy / 8.0 + 128.0;
-        let (cb, cr) = (dcs[1][b] as f32 * qb / 8.0, dcs[2][r] as f32 * qr / 8.0);
-        let rgb = [
-            y + 1.402 * cr,
-            y - 0.344_136 * cb - 0.714_136 * cr,
-            y + 1.772 * cb,
-        ];
-        outside += rgb.iter().any(|c| !cube.contains(c)) as usize;
-    }
-    outside
+    Ok(Some(Reduced {
+        planes,
+        stride: pw,
+        width: f.width.div_ceil(den as usize),
+        height: f.height.div_ceil(den as usize),
+    }))
 }
 
 #[cfg(test)]

@@ -176,8 +176,14 @@ impl Turn {
 pub fn luma_from_rgb(rgb: &[u8], width: usize, height: usize) -> Vec<f32> {
     debug_assert_eq!(rgb.len(), width * height * 3);
     rgb.chunks_exact(3)
-        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
+        .map(|p| luma_of(p[0], p[1], p[2]))
         .collect()
+}
+
+/// Luminance of one 8-bit RGB pixel, as the reference computes it.
+#[inline(always)]
+pub fn luma_of(r: u8, g: u8, b: u8) -> f32 {
+    0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32
 }
 
 /// Luminance of 8-bit grey pixels.

@@ -293,7 +293,7 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
     if den > 1 {
         d.scale(sw as u16, sh as u16).map_err(|e| bad(f, e))?;
     }
-    // Photos: their luminance alone, reduced as it is decoded (the scan's
+    // Photos: reduced as they are decoded, by libjpeg's arithmetic (the scan's
     // bytes copied once, unstuffed: counted too, in the one take, so that two
     // decodes never each hold part and wait for the rest).
     let fast = den >= 4 && sequential;
@@ -302,8 +302,9 @@ fn decode_jpeg<'a>(bytes: &[u8], budget: &'a DecodeBudget) -> Result<Decoded<'a>
     if fast {
         // What the fast path does not read, or fails on, goes to the
         // general decoder.
-        if let Ok(Some((luma, w, h))) = super::jpeg::luma_reduced(bytes, den) {
-            return Ok(((pdq::luma_from_grey(&luma), w, h, taken), (width, height)));
+        if let Ok(Some(r)) = super::jpeg::reduced(bytes, den) {
+            let (w, h) = (r.width, r.height);
+            return Ok(((r.luma(), w, h, taken), (width, height)));
         }
     }
     d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
@@ -409,15 +410,13 @@ mod tests {
             let before = if i == 0 { 0 } else { level(i - 1) };
             (level(i) - before, (i % 7) as i32 * 30 - 90)
         });
-        let fast = crate::digest::jpeg::luma_reduced(&jpeg, 4)
-            .unwrap()
-            .unwrap();
+        let fast = crate::digest::jpeg::reduced(&jpeg, 4).unwrap().unwrap();
         let budget = DecodeBudget::new(u64::MAX);
         let ((luma, w, h, _), size) = decode_jpeg(&jpeg, &budget).unwrap();
-        assert_eq!((w, h, size), (fast.1, fast.2, (2048, 2048)));
+        assert_eq!((w, h, size), (fast.width, fast.height, (2048, 2048)));
         let differ = luma
             .iter()
-            .zip(pdq::luma_from_grey(&fast.0))
+            .zip(fast.luma())
             .filter(|(a, b)| **a != *b)
             .count();
         assert_eq!(differ, 0, "{differ} of {} values differ", luma.len());

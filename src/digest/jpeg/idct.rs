@@ -1,24 +1,150 @@
-//! libjpeg's reduced inverse DCTs (jidctred's 2 x 2 and 1 x 1, in its
-//! integer arithmetic) and its range limit, for the fast path's luminance.
+//! libjpeg's reduced inverse DCTs (jidctred's 4 x 4, 2 x 2 and 1 x 1, in
+//! its integer arithmetic) and its range limit, for the fast path. The
+//! luminance's 2 x 2 is also made as its coefficients are decoded
+//! ([`Sums`]): most of a photo's coefficients are the luminance's, and that
+//! way they need no storing.
 
 use super::ZIGZAG;
+
+/// A block's coefficients as decoded, in natural (row-major) order, not yet
+/// dequantised; 64 to 127 take those no inverse DCT here reads.
+pub(super) type Coefs = [i32; 128];
 
 /// libjpeg's range limit after an inverse DCT: `x + 128` clamped to a
 /// sample for `x` within -512..=511, and that range's wrap (modulo 1024)
 /// outside it, as its 1024-entry table gives.
+#[inline(always)]
 pub(super) fn range_limit(x: i64) -> u8 {
-    match (x & 1023) as u16 {
-        i @ 0..=127 => (i + 128) as u8,
-        128..=511 => 255,
-        512..=895 => 0,
-        i => (i - 896) as u8,
+    RANGE_LIMIT[(x & 1023) as usize]
+}
+
+/// [`range_limit`]'s table, by `x` modulo 1024.
+static RANGE_LIMIT: [u8; 1024] = {
+    let mut t = [0u8; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        t[i] = match i {
+            0..=127 => (i + 128) as u8,
+            128..=511 => 255,
+            512..=895 => 0,
+            _ => (i - 896) as u8,
+        };
+        i += 1;
+    }
+    t
+};
+
+const CONST_BITS: i32 = 13;
+const PASS1_BITS: i32 = 2;
+
+fn descale(x: i64, n: i32) -> i64 {
+    (x + (1 << (n - 1))) >> n
+}
+
+/// Which of a block's coefficients (natural order) the inverse DCT to
+/// `size` x `size` reads: rows and columns 0, 1, 3, 5 and 7 for 2 x 2, all
+/// but row and column 4 for 4 x 4, the DC alone for 1 x 1.
+pub(super) fn used(size: usize, at: usize) -> bool {
+    let (row, col) = (at / 8, at % 8);
+    match size {
+        1 => at == 0,
+        2 => [row, col].iter().all(|i| [0, 1, 3, 5, 7].contains(i)),
+        _ => row != 4 && col != 4,
     }
 }
 
-/// libjpeg's 1 x 1 inverse DCT of a block whose DC coefficient is `dc`:
-/// the block's mean.
-pub(super) fn idct_1x1(dc: i32, q: &[u16; 64]) -> u8 {
-    range_limit((dc as i64 * q[0] as i64 + 4) >> 3)
+/// The coefficient at `at`, dequantised.
+fn dq(c: &Coefs, q: &[u16; 64], at: usize) -> i64 {
+    c[at] as i64 * q[at] as i64
+}
+
+/// libjpeg's 1 x 1 inverse DCT: the block's mean.
+pub(super) fn idct_1x1(c: &Coefs, q: &[u16; 64]) -> u8 {
+    range_limit(descale(dq(c, q, 0), 3))
+}
+
+/// The 2 x 2 inverse DCT's odd-part constants for rows (and columns) 7, 5,
+/// 3 and 1: sqrt(2) * (c7 - c5 + c3 - c1), (-c1 + c3 + c5 + c7),
+/// (-c1 + c3 - c5 - c7) and (c1 + c3 + c5 + c7), in 13-bit fixed point.
+const ODD2: [i64; 4] = [-5906, 6967, -10426, 29692];
+
+/// Rows 1 to 7 of column 0 in a mask of written coefficients.
+const COLUMN_AC: u64 = 0x0101_0101_0101_0100;
+
+/// libjpeg's 2 x 2 inverse DCT into `out` (rows `stride` apart); `written`
+/// has a bit for each coefficient that may not be zero. libjpeg's shortcut
+/// for a column whose odd terms are zero, and the sums of one that is all
+/// zero, give the values its sums would.
+pub(super) fn idct_2x2(c: &Coefs, written: u64, q: &[u16; 64], out: &mut [u8], stride: usize) {
+    let d = |at: usize| c[at] as i64 * q[at] as i64;
+    let [k7, k5, k3, k1] = ODD2;
+    let shift = CONST_BITS - PASS1_BITS + 2;
+    // Per column 0, 1, 3, 5, 7: rows 0 and 1 of the first pass.
+    let ws: [[i64; 2]; 5] = [0, 1, 3, 5, 7].map(|col| {
+        if written >> col & COLUMN_AC == 0 {
+            let dc = d(col) << PASS1_BITS;
+            return [dc, dc];
+        }
+        let even = d(col) << (CONST_BITS + 2);
+        let odd = d(56 + col) * k7 + d(40 + col) * k5 + d(24 + col) * k3 + d(8 + col) * k1;
+        [descale(even + odd, shift), descale(even - odd, shift)]
+    });
+    let shift = CONST_BITS + PASS1_BITS + 3 + 2;
+    for row in 0..2 {
+        let even = ws[0][row] << (CONST_BITS + 2);
+        let odd = ws[4][row] * k7 + ws[3][row] * k5 + ws[2][row] * k3 + ws[1][row] * k1;
+        out[row * stride] = range_limit(descale(even + odd, shift));
+        out[row * stride + 1] = range_limit(descale(even - odd, shift));
+    }
+}
+
+/// The 4 x 4 inverse DCT's constants: FIX(1.847759065), FIX(0.765366865),
+/// and the odd part's, for rows (and columns) 7, 5, 3 and 1, of its two
+/// sums.
+const EVEN4: [i64; 2] = [15137, -6270];
+const ODD4: [[i64; 4]; 2] = [[-1730, 11893, -17799, 8697], [-4176, -4926, 7373, 20995]];
+
+/// libjpeg's 4 x 4 inverse DCT into `out` (rows `stride` apart); `written`
+/// as for [`idct_2x2`].
+pub(super) fn idct_4x4(c: &Coefs, written: u64, q: &[u16; 64], out: &mut [u8], stride: usize) {
+    let d = |at: usize| c[at] as i64 * q[at] as i64;
+    let mut ws = [[0i64; 4]; 8];
+    for col in [0, 1, 2, 3, 5, 6, 7] {
+        if written >> col & COLUMN_AC == 0 {
+            ws[col] = [d(col) << PASS1_BITS; 4];
+            continue;
+        }
+        let v = |row: usize| d(8 * row + col);
+        let [a, b, e, f] = [7, 5, 3, 1].map(v);
+        let parts = (v(0) << (CONST_BITS + 1), v(2) * EVEN4[0] + v(6) * EVEN4[1]);
+        let odd = ODD4.map(|k| a * k[0] + b * k[1] + e * k[2] + f * k[3]);
+        ws[col] = butterfly(parts, odd, CONST_BITS - PASS1_BITS + 1);
+    }
+    // Only column 0 written: every row's odd and even terms past its first
+    // are zero, and libjpeg's shortcut for such a row applies.
+    let dc_column = written & !0x0101_0101_0101_0101 == 0;
+    for row in 0..4 {
+        let w = |i: usize| ws[i][row];
+        let out = &mut out[row * stride..row * stride + 4];
+        if dc_column {
+            out.fill(range_limit(descale(w(0), PASS1_BITS + 3)));
+            continue;
+        }
+        let [a, b, e, f] = [7, 5, 3, 1].map(w);
+        let parts = (w(0) << (CONST_BITS + 1), w(2) * EVEN4[0] + w(6) * EVEN4[1]);
+        let odd = ODD4.map(|k| a * k[0] + b * k[1] + e * k[2] + f * k[3]);
+        let v = butterfly(parts, odd, CONST_BITS + PASS1_BITS + 3 + 1);
+        for (o, v) in out.iter_mut().zip(v) {
+            *o = range_limit(v);
+        }
+    }
+}
+
+/// The 4 x 4 inverse DCT's last stage: from the even part's two terms and
+/// the odd part's two sums, the four outputs, descaled by `shift`.
+fn butterfly((t0, t2): (i64, i64), [o0, o2]: [i64; 2], shift: i32) -> [i64; 4] {
+    let (t10, t12) = (t0 + t2, t0 - t2);
+    [t10 + o2, t12 + o0, t12 - o0, t10 - o2].map(|x| descale(x, shift))
 }
 
 /// libjpeg's 2 x 2 inverse DCT takes an 8 x 8 block's rows and columns 0,
@@ -69,7 +195,7 @@ impl Weights {
 
 /// libjpeg's 2 x 2 inverse DCT from the first pass's `sums`, into `out`
 /// (rows `stride` apart).
-pub(super) fn idct_2x2(sums: &Sums, out: &mut [u8], stride: usize) {
+pub(super) fn idct_2x2_sums(sums: &Sums, out: &mut [u8], stride: usize) {
     let descale = |x: i64, n: i32| (x + (1 << (n - 1))) >> n;
     let mut ws = [[0i64; 2]; 5];
     for (c, ws) in ws.iter_mut().enumerate() {

@@ -3,6 +3,7 @@
 
 use super::idct::range_limit;
 use super::*;
+use crate::digest::pdq::luma_of;
 
 fn fixture(name: &str) -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jpeg/");
@@ -10,47 +11,74 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn luminance_is_libjpegs_to_the_byte() {
-    // The .y4 and .y8 files are what libjpeg-turbo gives through
-    // Pillow's draft mode (scripts/jpeg-fixtures).
-    for (name, w, h) in [
-        ("420-restart", 203, 157),
-        ("444", 160, 120),
-        ("422", 130, 97),
-        ("grey", 150, 111),
+fn pixels_are_libjpegs_to_the_byte() {
+    // The .rgb4, .rgb8, .y4 and .y8 files are what libjpeg-turbo gives
+    // through Pillow's draft mode (scripts/jpeg-fixtures): 4:2:0 with
+    // restart markers and without, 4:4:4, grey, and colours outside the
+    // RGB cube, in block means (gamut) or only within blocks (stripes).
+    for (name, w, h, ext) in [
+        ("420-restart", 203, 157, "rgb"),
+        ("420", 97, 61, "rgb"),
+        ("444", 160, 120, "rgb"),
+        ("grey", 150, 111, "y"),
+        ("gamut", 64, 48, "rgb"),
+        ("stripes", 64, 64, "rgb"),
+        ("stripes-420", 64, 64, "rgb"),
     ] {
         let jpeg = fixture(&format!("{name}.jpg"));
         for den in [4, 8] {
-            let (luma, lw, lh) = luma_reduced(&jpeg, den).unwrap().unwrap();
+            let r = reduced(&jpeg, den).unwrap().unwrap();
             assert_eq!(
-                (lw, lh),
+                (r.width, r.height),
                 (
                     (w as usize).div_ceil(den as usize),
                     (h as usize).div_ceil(den as usize)
                 )
             );
-            let expected = fixture(&format!("{name}.y{den}"));
-            let differ = luma.iter().zip(&expected).filter(|(a, b)| a != b).count();
-            assert_eq!(luma.len(), expected.len(), "{name} 1/{den}");
-            assert_eq!(differ, 0, "{name} 1/{den}: {differ} pixels differ");
+            let pixels = r.pixels();
+            let expected = fixture(&format!("{name}.{ext}{den}"));
+            assert_eq!(pixels.len(), expected.len(), "{name} 1/{den}");
+            let differ = pixels.iter().zip(&expected).filter(|(a, b)| a != b).count();
+            assert_eq!(differ, 0, "{name} 1/{den}: {differ} samples differ");
         }
     }
 }
 
 #[test]
-fn progressive_rgb_and_the_like_are_left_to_the_general_decoder() {
-    // gamut: colours outside the RGB cube, whose Y is not what is shown;
-    // scans: luminance in a scan of its own, colour in others.
-    for name in ["progressive", "rgb", "gamut", "scans"] {
+fn clamped_colour_is_hashed_as_shown_not_as_its_luminance() {
+    // The stripes' Y is a disc; what is shown, once the out-of-cube
+    // chroma is clamped, is not: PDQ's luminance is of the RGB shown.
+    for name in ["stripes", "stripes-420", "gamut"] {
+        let r = reduced(&fixture(&format!("{name}.jpg")), 4)
+            .unwrap()
+            .unwrap();
+        let luma = r.luma();
+        let y: Vec<f32> = r.rows().flat_map(|[y, ..]| y).map(|&y| y as f32).collect();
+        let far = luma.iter().zip(&y).filter(|(a, b)| (*a - *b).abs() > 8.0);
+        assert!(far.count() * 4 > luma.len(), "{name}");
+        let rgb = r.pixels();
+        let expected: Vec<f32> = rgb
+            .chunks_exact(3)
+            .map(|p| luma_of(p[0], p[1], p[2]))
+            .collect();
+        assert_eq!(luma, expected, "{name}");
+    }
+}
+
+#[test]
+fn other_samplings_progressive_rgb_and_the_like_are_left_to_the_general_decoder() {
+    // 422: chroma libjpeg upsamples; scans: each component in a scan of
+    // its own.
+    for name in ["422", "progressive", "rgb", "scans"] {
         assert!(
-            luma_reduced(&fixture(&format!("{name}.jpg")), 4)
+            reduced(&fixture(&format!("{name}.jpg")), 4)
                 .unwrap()
                 .is_none(),
             "{name}"
         );
     }
-    assert!(luma_reduced(b"\xFF\xD8\xFF\xD9", 4).is_err());
-    assert!(luma_reduced(b"not a jpeg", 8).is_err());
+    assert!(reduced(b"\xFF\xD8\xFF\xD9", 4).is_err());
+    assert!(reduced(b"not a jpeg", 8).is_err());
 }
 
 #[test]
@@ -143,8 +171,9 @@ fn dc_sums_wrap_at_16_bits_and_samples_wrap_as_libjpegs() {
     // range limit of (DC + 4) >> 3: 128 + x up to 127, 255 up to 511, 0
     // from 512 to 895, then x - 896, modulo 1024.
     let jpeg = grey_jpeg(256, 8, |_| (2047, 0));
-    let (luma, w, h) = luma_reduced(&jpeg, 8).unwrap().unwrap();
-    assert_eq!((w, h), (32, 1));
+    let r = reduced(&jpeg, 8).unwrap().unwrap();
+    assert_eq!((r.width, r.height), (32, 1));
+    let luma = r.pixels();
     let expect = |i: i32| {
         let dc = (2047 * (i + 1)) as i16 as i64;
         range_limit((dc + 4) >> 3)
@@ -159,7 +188,7 @@ fn dc_sums_wrap_at_16_bits_and_samples_wrap_as_libjpegs() {
     assert_eq!(&luma[..2], &[255, 0]);
     assert_eq!(luma[15], 126); // 32752 + 4 >> 3 = 4094: 1022 modulo 1024
     assert_eq!(luma[16], 255); // 34799 wraps to -30737: -3842, 254 modulo 1024
-    assert!(luma_reduced(&jpeg, 4).unwrap().is_some());
+    assert!(reduced(&jpeg, 4).unwrap().is_some());
 }
 
 #[test]
@@ -167,8 +196,8 @@ fn cut_or_disordered_data_is_left_to_the_general_decoder() {
     let jpeg = fixture("420-restart.jpg");
     // Cut inside the scan, or only its end-of-image marker missing.
     for cut in [3000, 20, 2] {
-        let r = luma_reduced(&jpeg[..jpeg.len() - cut], 4);
-        assert!(r.is_err(), "cut {cut}: {:?}", r.map(|o| o.map(|x| x.1)));
+        let r = reduced(&jpeg[..jpeg.len() - cut], 4);
+        assert!(r.is_err(), "cut {cut}: {:?}", r.map(|o| o.map(|x| x.width)));
     }
     // The second restart marker numbered as the third.
     let mut disordered = jpeg.clone();
@@ -177,7 +206,7 @@ fn cut_or_disordered_data_is_left_to_the_general_decoder() {
         .collect();
     disordered[rst[1] + 1] = 0xD2;
     assert_eq!(
-        luma_reduced(&disordered, 4).unwrap_err(),
+        reduced(&disordered, 4).unwrap_err(),
         "restart markers out of order"
     );
 }
@@ -197,9 +226,9 @@ fn colour_spaces_other_than_ycbcr_are_left_to_the_general_decoder() {
             m[sof + 10 + 3 * c] = id;
             m[sos + 5 + 2 * c] = id;
         }
-        assert!(luma_reduced(&m, 4).unwrap().is_none(), "{ids:?}");
+        assert!(reduced(&m, 4).unwrap().is_none(), "{ids:?}");
     }
-    assert!(luma_reduced(&jpeg, 4).unwrap().is_some());
+    assert!(reduced(&jpeg, 4).unwrap().is_some());
     // Ids 1, 2, 3 with Adobe's transform 0 and no JFIF: RGB to libjpeg.
     let app0 = (0..jpeg.len())
         .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xE0]))
@@ -210,9 +239,9 @@ fn colour_spaces_other_than_ycbcr_are_left_to_the_general_decoder() {
     let body = &mut adobe[app0 + 4..app0 + 2 + len];
     body.fill(0);
     body[..5].copy_from_slice(b"Adobe");
-    assert!(luma_reduced(&adobe, 4).unwrap().is_none());
+    assert!(reduced(&adobe, 4).unwrap().is_none());
     body_transform(&mut adobe, app0, 1);
-    assert!(luma_reduced(&adobe, 4).unwrap().is_some());
+    assert!(reduced(&adobe, 4).unwrap().is_some());
 }
 
 /// Sets the transform of the Adobe segment at `at`.
@@ -238,12 +267,15 @@ fn hostile_bytes_give_errors_not_panics() {
     let mut decoded = 0;
     let names = [
         "420-restart",
+        "420",
         "444",
         "422",
         "grey",
         "progressive",
         "rgb",
         "gamut",
+        "stripes",
+        "stripes-420",
         "scans",
     ];
     for name in names {
@@ -265,8 +297,9 @@ fn hostile_bytes_give_errors_not_panics() {
                 }
             }
             for den in [4, 8] {
-                if let Ok(Some((luma, w, h))) = luma_reduced(&m, den) {
-                    assert_eq!(luma.len(), w * h);
+                if let Ok(Some(r)) = reduced(&m, den) {
+                    let pixels = r.pixels().len() / r.planes.len();
+                    assert_eq!((pixels, r.luma().len()), (r.width * r.height, pixels));
                     decoded += 1;
                 }
             }
