@@ -18,6 +18,7 @@ use hashsweep::pathfmt::for_terminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = cli::Cli::parse();
     let status = match cli.command {
         cli::Command::Scan(flags) => cli::scan::run(flags),
@@ -25,6 +26,21 @@ fn main() -> ExitCode {
         cli::Command::Hashset(cmd) => cli::hashset::run(cmd),
     };
     ExitCode::from(status.code())
+}
+
+/// A scan's large buffers (a file's bytes, a picture's planes) are alike in
+/// size file after file. glibc gives such blocks back to the kernel when
+/// they are freed (its mmap and trim thresholds), and every page is then
+/// faulted in and zeroed again for the next file: a tenth of the CPU on a
+/// folder of photos. Kept, they are reused; the peak is unchanged, bounded
+/// by the decode budget and the threads.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters, before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
 }
 
 /// Writes a line to stderr. Never panics: with the terminal gone (SIGHUP) or
