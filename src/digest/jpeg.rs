@@ -373,7 +373,7 @@ impl Entropy {
         let mut restarts = Vec::new();
         loop {
             let rest = bytes.get(at..).unwrap_or_default();
-            let Some(ff) = rest.iter().position(|&b| b == 0xFF) else {
+            let Some(ff) = memchr::memchr(0xFF, rest) else {
                 return Err("entropy-coded data cut short");
             };
             data.extend_from_slice(&rest[..ff]);
