@@ -2,9 +2,8 @@
 //! to Pillow's `draft`: the fast path for photos' PDQ.
 //!
 //! Each block is decoded straight into libjpeg's scaled inverse DCT (4 x 4,
-//! 2 x 2 or 1 x 1 from an 8 x 8 block, in its integer arithmetic, to the
-//! byte but for hostile coefficients past 16 bits, where its SIMD code
-//! saturates): the luminance at the reduced size, and the chroma at the
+//! 2 x 2 or 1 x 1 from an 8 x 8 block, in the integer arithmetic of its C
+//! code, jidctred.c): the luminance at the reduced size, and the chroma at the
 //! size libjpeg picks for it, which for 4:2:0 and 4:4:4 is the luminance's,
 //! so that no upsampling is needed. The colour is converted to RGB with
 //! libjpeg's arithmetic and clamped, as a viewer shows it, and PDQ's
@@ -19,8 +18,14 @@
 //! big-gamut colour, 4:2:2 and other samplings that libjpeg upsamples, a
 //! colour picture in several scans, a height given by DNL) gets `Ok(None)`.
 //! Damage gets `Err`: a scan cut short, restart markers out of order, codes
-//! that are not in their table, a missing quantisation table. Either way the
-//! caller uses the general decoder, whose result or note stands as before.
+//! that are not in their table, a missing quantisation table, more than 10
+//! blocks in an MCU. Either way the caller uses the general decoder, whose
+//! result or note stands as before.
+//!
+//! To the byte for the coefficients an encoder makes. Hostile blocks can
+//! differ from what Pillow shows: where the inverse DCT's output leaves
+//! -512..=511, or a dequantised coefficient passes 16 bits, libjpeg-turbo's
+//! SIMD 2 x 2 and 4 x 4 saturate where its C code (and this) wraps.
 
 mod idct;
 mod reduced;
@@ -89,9 +94,9 @@ pub fn reduced(bytes: &[u8], den: u32) -> Result<Option<Reduced>, &'static str> 
                 }
                 let scan = scan_header(body, &f)?;
                 if scan.iter().any(|s| s.comp == 0) {
-                    // The colour is needed with the luminance (see
-                    // GAMUT_SLACK): a colour picture whose luminance comes
-                    // in a scan of its own is left to the general decoder.
+                    // The three components are converted together, pixel by
+                    // pixel: a colour picture in several scans is left to
+                    // the general decoder.
                     if scan.len() != f.ncomp {
                         return Ok(None);
                     }
@@ -147,15 +152,9 @@ struct Frame {
     comps: [(usize, usize, usize); 3],
     hmax: usize,
     vmax: usize,
-}
-
-impl Frame {
-    /// How many times the chroma's sampling the luminance's is, the same
-    /// both ways: 1 or 2 for what is read here.
-    fn ratio(&self) -> Option<usize> {
-        let ((hy, vy, _), (h, v, _)) = (self.comps[0], self.comps[1]);
-        (hy % h == 0 && vy % v == 0 && hy / h == vy / v).then_some(hy / h)
-    }
+    /// The luminance's sampling over the chroma's, the same both ways: 1
+    /// or 2 (1 for grey).
+    chroma_scale: usize,
 }
 
 struct ScanComp {
@@ -215,6 +214,7 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, &'static str> {
         comps: [(1, 1, 0); 3],
         hmax: 1,
         vmax: 1,
+        chroma_scale: 1,
     };
     for c in 0..ncomp {
         let (h, v) = (b(7 + 3 * c)? >> 4, b(7 + 3 * c)? & 15);
@@ -235,10 +235,11 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, &'static str> {
     // Others it upsamples, which is not done here.
     if ncomp == 3 {
         let ((hy, vy, _), (h, v, _)) = (f.comps[0], f.comps[1]);
-        if (h, v) != (f.comps[2].0, f.comps[2].1) || !matches!(f.ratio(), Some(1 | 2)) {
-            return Ok(None);
+        let scale = (hy % h == 0 && vy % v == 0 && hy / h == vy / v).then_some(hy / h);
+        match scale {
+            Some(s @ (1 | 2)) if (h, v) == (f.comps[2].0, f.comps[2].1) => f.chroma_scale = s,
+            _ => return Ok(None),
         }
-        debug_assert!(hy >= h && vy >= v);
     }
     Ok(Some(f))
 }
@@ -633,11 +634,7 @@ fn decode_scan(
     }
     // libjpeg reduces chroma sampled at half the luminance's to twice the
     // luminance's block size: the planes are all the same size.
-    let ratio = if f.ncomp == 3 {
-        f.ratio().unwrap_or(1)
-    } else {
-        1
-    };
+    let ratio = f.chroma_scale;
     let mut parts = Vec::new();
     for s in scan {
         let (h, v, q) = f.comps[s.comp];

@@ -7,7 +7,8 @@
 use super::ZIGZAG;
 
 /// A block's coefficients as decoded, in natural (row-major) order, not yet
-/// dequantised; 64 to 127 take those no inverse DCT here reads.
+/// dequantised; 64 takes those no inverse DCT here reads (the length, 128,
+/// lets an index masked with 127 go unchecked).
 pub(super) type Coefs = [i32; 128];
 
 /// libjpeg's range limit after an inverse DCT: `x + 128` clamped to a
@@ -48,7 +49,7 @@ pub(super) fn used(size: usize, at: usize) -> bool {
     let (row, col) = (at / 8, at % 8);
     match size {
         1 => at == 0,
-        2 => [row, col].iter().all(|i| [0, 1, 3, 5, 7].contains(i)),
+        2 => [row, col].iter().all(|i| COLUMNS2.contains(i)),
         _ => row != 4 && col != 4,
     }
 }
@@ -68,6 +69,9 @@ pub(super) fn idct_1x1(c: &Coefs, q: &[u16; 64]) -> u8 {
 /// (-c1 + c3 - c5 - c7) and (c1 + c3 + c5 + c7), in 13-bit fixed point.
 const ODD2: [i64; 4] = [-5906, 6967, -10426, 29692];
 
+/// The rows and columns the 2 x 2 inverse DCT reads.
+const COLUMNS2: [usize; 5] = [0, 1, 3, 5, 7];
+
 /// Rows 1 to 7 of column 0 in a mask of written coefficients.
 const COLUMN_AC: u64 = 0x0101_0101_0101_0100;
 
@@ -80,7 +84,7 @@ pub(super) fn idct_2x2(c: &Coefs, written: u64, q: &[u16; 64], out: &mut [u8], s
     let [k7, k5, k3, k1] = ODD2;
     let shift = CONST_BITS - PASS1_BITS + 2;
     // Per column 0, 1, 3, 5, 7: rows 0 and 1 of the first pass.
-    let ws: [[i64; 2]; 5] = [0, 1, 3, 5, 7].map(|col| {
+    let ws: [[i64; 2]; 5] = COLUMNS2.map(|col| {
         if written >> col & COLUMN_AC == 0 {
             let dc = d(col) << PASS1_BITS;
             return [dc, dc];
@@ -89,6 +93,13 @@ pub(super) fn idct_2x2(c: &Coefs, written: u64, q: &[u16; 64], out: &mut [u8], s
         let odd = d(56 + col) * k7 + d(40 + col) * k5 + d(24 + col) * k3 + d(8 + col) * k1;
         [descale(even + odd, shift), descale(even - odd, shift)]
     });
+    pass2_2x2(&ws, out, stride);
+}
+
+/// The 2 x 2 inverse DCT's second pass, from the first's rows 0 and 1 of
+/// columns 0, 1, 3, 5 and 7.
+fn pass2_2x2(ws: &[[i64; 2]; 5], out: &mut [u8], stride: usize) {
+    let [k7, k5, k3, k1] = ODD2;
     let shift = CONST_BITS + PASS1_BITS + 3 + 2;
     for row in 0..2 {
         let even = ws[0][row] << (CONST_BITS + 2);
@@ -155,13 +166,6 @@ fn butterfly((t0, t2): (i64, i64), [o0, o2]: [i64; 2], shift: i32) -> [i64; 4] {
 /// used (eight, so that adding to them is not one chain through memory).
 pub(super) type Sums = [i64; 18];
 
-const IDCT_BITS: i32 = 13;
-const IDCT_PASS1: i32 = 2;
-/// The odd part's constants for rows (and columns) 1, 3, 5 and 7:
-/// sqrt(2) * (c1 + c3 + c5 + c7), (-c1 + c3 - c5 - c7), (-c1 + c3 + c5 + c7)
-/// and (c7 - c5 + c3 - c1), in 13-bit fixed point.
-const IDCT_ODD: [i64; 4] = [29692, -10426, 6967, -5906];
-
 /// Per zigzag index: the slot of [`Sums`] a coefficient adds to, and its
 /// factor there (its quantisation step times the first pass's constant).
 pub(super) struct Weights {
@@ -175,18 +179,19 @@ impl Weights {
             slot: std::array::from_fn(|k| 10 + (k % 8) as u8),
             factor: [0; 64],
         };
-        let used = |i: usize| [0, 1, 3, 5, 7].iter().position(|&x| x == i);
+        let place = |i: usize| COLUMNS2.iter().position(|&x| x == i);
         for (k, &z) in ZIGZAG.iter().enumerate() {
             let (row, col) = (z as usize / 8, z as usize % 8);
-            let (Some(r), Some(c)) = (used(row), used(col)) else {
+            let (Some(r), Some(c)) = (place(row), place(col)) else {
                 continue;
             };
             let q = q[z as usize] as i64;
             w.slot[k] = (2 * c + (r > 0) as usize) as u8;
+            // ODD2 runs from row 7 down to row 1.
             w.factor[k] = if r == 0 {
-                q << (IDCT_BITS + 2)
+                q << (CONST_BITS + 2)
             } else {
-                q * IDCT_ODD[r - 1]
+                q * ODD2[4 - r]
             };
         }
         w
@@ -196,18 +201,10 @@ impl Weights {
 /// libjpeg's 2 x 2 inverse DCT from the first pass's `sums`, into `out`
 /// (rows `stride` apart).
 pub(super) fn idct_2x2_sums(sums: &Sums, out: &mut [u8], stride: usize) {
-    let descale = |x: i64, n: i32| (x + (1 << (n - 1))) >> n;
-    let mut ws = [[0i64; 2]; 5];
-    for (c, ws) in ws.iter_mut().enumerate() {
+    let shift = CONST_BITS - PASS1_BITS + 2;
+    let ws: [[i64; 2]; 5] = std::array::from_fn(|c| {
         let (even, odd) = (sums[2 * c], sums[2 * c + 1]);
-        let shift = IDCT_BITS - IDCT_PASS1 + 2;
-        *ws = [descale(even + odd, shift), descale(even - odd, shift)];
-    }
-    for row in 0..2 {
-        let even = ws[0][row] << (IDCT_BITS + 2);
-        let odd: i64 = (0..4).map(|c| ws[c + 1][row] * IDCT_ODD[c]).sum();
-        let shift = IDCT_BITS + IDCT_PASS1 + 3 + 2;
-        out[row * stride] = range_limit(descale(even + odd, shift));
-        out[row * stride + 1] = range_limit(descale(even - odd, shift));
-    }
+        [descale(even + odd, shift), descale(even - odd, shift)]
+    });
+    pass2_2x2(&ws, out, stride);
 }

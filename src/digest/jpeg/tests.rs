@@ -82,6 +82,32 @@ fn other_samplings_progressive_rgb_and_the_like_are_left_to_the_general_decoder(
 }
 
 #[test]
+fn only_samplings_libjpeg_reads_without_upsampling_are_read() {
+    // The luminance's sampling and the chroma's (Cb, Cr) set in 444.jpg's
+    // frame header: libjpeg reduces chroma at the luminance's sampling, or
+    // at half of it both ways, to the luminance's size; others it
+    // upsamples, and they are left to the general decoder.
+    let jpeg = fixture("444.jpg");
+    let sof = (0..jpeg.len())
+        .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xC0]))
+        .unwrap();
+    let with = |y: u8, cb: u8, cr: u8| {
+        let mut m = jpeg.clone();
+        for (c, hv) in [y, cb, cr].into_iter().enumerate() {
+            m[sof + 11 + 3 * c] = hv;
+        }
+        reduced(&m, 4).map(|r| r.is_some())
+    };
+    for (y, c) in [(0x12, 0x11), (0x21, 0x11), (0x41, 0x11), (0x22, 0x12)] {
+        assert_eq!(with(y, c, c), Ok(false), "{y:#x} {c:#x}");
+    }
+    assert_eq!(with(0x22, 0x11, 0x22), Ok(false), "Cb and Cr differ");
+    // 4 x 2 over 2 x 1: twice both ways, but 12 blocks in an MCU.
+    assert_eq!(with(0x42, 0x21, 0x21), Err("more than 10 blocks in an MCU"));
+    assert_eq!(with(0x11, 0x11, 0x11), Ok(true));
+}
+
+#[test]
 fn restart_markers_past_those_needed_take_no_memory() {
     let mut scan = b"\x12\x34".to_vec();
     for i in 0..100_000 {
