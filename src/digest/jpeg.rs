@@ -83,8 +83,10 @@ pub fn reduced(bytes: &[u8], den: u32) -> Result<Option<Reduced>, &'static str> 
                 let r = body.get(..2).ok_or("short DRI")?;
                 j.restart = u16::from_be_bytes([r[0], r[1]]) as usize;
             }
-            0xE0 if body.starts_with(b"JFIF\0") => j.jfif = true,
-            0xEE if body.starts_with(b"Adobe") => j.adobe = body.get(11).copied(),
+            // As libjpeg reads them: a JFIF header of at least 14 bytes, an
+            // Adobe one of at least 12 (shorter ones are ignored).
+            0xE0 if body.len() >= 14 && body.starts_with(b"JFIF\0") => j.jfif = true,
+            0xEE if body.len() >= 12 && body.starts_with(b"Adobe") => j.adobe = Some(body[11]),
             0xDA => {
                 let Some(f) = j.frame.take() else {
                     return Err("scan before frame");
@@ -342,6 +344,10 @@ impl Huffman {
                 code += 1;
                 k += 1;
             }
+            // As libjpeg checks it: no code of all ones.
+            if code >= 1 << len {
+                return Err("bad Huffman table");
+            }
             if n > 0 {
                 h.max[len] = code - 1;
             }
@@ -567,7 +573,8 @@ fn scan_header(body: &[u8], f: &Frame) -> Result<Vec<ScanComp>, &'static str> {
             .position(|&id| id == s[0])
             .ok_or("scan of an unknown component")?;
         let (dc, ac) = ((s[1] >> 4) as usize, (s[1] & 15) as usize);
-        if dc > 3 || ac > 3 || scan.iter().any(|c: &ScanComp| c.comp == comp) {
+        // In the frame's order, as libjpeg requires.
+        if dc > 3 || ac > 3 || scan.last().is_some_and(|c: &ScanComp| c.comp >= comp) {
             return Err("bad scan");
         }
         scan.push(ScanComp { comp, dc, ac });

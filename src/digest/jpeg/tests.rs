@@ -129,7 +129,11 @@ fn a_huffman_table_with_too_many_codes_is_refused() {
     let mut counts = [0u8; 16];
     counts[0] = 3; // three codes of one bit
     assert!(Huffman::new(&counts, &[1, 2, 3]).is_err());
+    // Two codes of one bit: 1 is all ones, which libjpeg refuses.
     counts[0] = 2;
+    assert!(Huffman::new(&counts, &[1, 2]).is_err());
+    counts[0] = 1;
+    counts[1] = 1;
     assert!(Huffman::new(&counts, &[1, 2]).is_ok());
 }
 
@@ -268,6 +272,19 @@ fn colour_spaces_other_than_ycbcr_are_left_to_the_general_decoder() {
     assert!(reduced(&adobe, 4).unwrap().is_none());
     body_transform(&mut adobe, app0, 1);
     assert!(reduced(&adobe, 4).unwrap().is_some());
+    // libjpeg ignores a JFIF header shorter than 14 bytes and an Adobe one
+    // shorter than 12: with them the picture above is still RGB.
+    body_transform(&mut adobe, app0, 0);
+    let after = app0 + 2 + len;
+    let mut short = adobe[..after].to_vec();
+    short.extend(b"\xFF\xE0\x00\x07JFIF\x00\xFF\xEE\x00\x08Adobe\x00");
+    short.extend(&adobe[after..]);
+    assert!(reduced(&short, 4).unwrap().is_none());
+    // Scan components out of the frame's order: an error to libjpeg.
+    let mut swapped = jpeg.clone();
+    swapped.swap(sos + 7, sos + 9);
+    swapped.swap(sos + 8, sos + 10);
+    assert_eq!(reduced(&swapped, 4).unwrap_err(), "bad scan");
 }
 
 /// Sets the transform of the Adobe segment at `at`.
