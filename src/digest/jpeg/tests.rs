@@ -5,6 +5,11 @@ use super::idct::range_limit;
 use super::*;
 use crate::digest::pdq::luma_of;
 
+/// Where the first marker `m` is in `jpeg`.
+fn marker(jpeg: &[u8], m: u8) -> usize {
+    jpeg.windows(2).position(|w| w == [0xFF, m]).unwrap()
+}
+
 fn fixture(name: &str) -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jpeg/");
     std::fs::read(format!("{dir}{name}")).unwrap()
@@ -88,9 +93,7 @@ fn only_samplings_libjpeg_reads_without_upsampling_are_read() {
     // at half of it both ways, to the luminance's size; others it
     // upsamples, and they are left to the general decoder.
     let jpeg = fixture("444.jpg");
-    let sof = (0..jpeg.len())
-        .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xC0]))
-        .unwrap();
+    let sof = marker(&jpeg, 0xC0);
     let with = |y: u8, cb: u8, cr: u8| {
         let mut m = jpeg.clone();
         for (c, hv) in [y, cb, cr].into_iter().enumerate() {
@@ -244,12 +247,8 @@ fn cut_or_disordered_data_is_left_to_the_general_decoder() {
 #[test]
 fn colour_spaces_other_than_ycbcr_are_left_to_the_general_decoder() {
     let jpeg = fixture("444.jpg");
-    let sof = (0..jpeg.len())
-        .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xC0]))
-        .unwrap();
-    let sos = (0..jpeg.len())
-        .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xDA]))
-        .unwrap();
+    let sof = marker(&jpeg, 0xC0);
+    let sos = marker(&jpeg, 0xDA);
     for ids in [[114, 103, 98], [1, 34, 35], [b'R', b'G', b'B']] {
         let mut m = jpeg.clone();
         for (c, id) in ids.into_iter().enumerate() {
@@ -260,9 +259,7 @@ fn colour_spaces_other_than_ycbcr_are_left_to_the_general_decoder() {
     }
     assert!(reduced(&jpeg, 4).unwrap().is_some());
     // Ids 1, 2, 3 with Adobe's transform 0 and no JFIF: RGB to libjpeg.
-    let app0 = (0..jpeg.len())
-        .find(|&i| jpeg[i..].starts_with(&[0xFF, 0xE0]))
-        .unwrap();
+    let app0 = marker(&jpeg, 0xE0);
     let len = u16::from_be_bytes([jpeg[app0 + 2], jpeg[app0 + 3]]) as usize;
     let mut adobe = jpeg.clone();
     adobe[app0 + 1] = 0xEE;
