@@ -725,9 +725,11 @@ fn decode_scan(
                             .block::<false>(p.dc, p.ac, pred, &mut coef, &p.map, &mut sums, w)
                             .ok_or_else(bad)?;
                         let o = &mut planes[p.comp][y * pw + x..];
-                        if written == 1 || p.size == 1 {
-                            // The DC alone: in libjpeg's arithmetic every
-                            // size's output is then the 1 x 1's.
+                        if written == 1 {
+                            // The DC alone (always at size 1, whose map sends
+                            // every AC coefficient to 64): in libjpeg's
+                            // arithmetic every size's output is then the
+                            // 1 x 1's.
                             let v = idct_1x1(&coef, p.quant);
                             for row in o.chunks_mut(pw).take(p.size) {
                                 row[..p.size].fill(v);

@@ -19,9 +19,9 @@ impl Reduced {
     pub(super) fn rows(&self) -> impl Iterator<Item = [&[u8]; 3]> + '_ {
         (0..self.height).map(move |r| {
             let at = r * self.stride..r * self.stride + self.width;
-            let row = |i: usize| &self.planes[i.min(self.planes.len() - 1)][at.clone()];
+            let row = |i: usize| &self.planes[i][at.clone()];
             match self.planes.len() {
-                1 => [row(0), row(0), row(0)],
+                1 => [row(0); 3],
                 _ => [row(0), row(1), row(2)],
             }
         })
