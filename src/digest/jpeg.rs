@@ -4,19 +4,21 @@
 //! Each block is decoded straight into libjpeg's scaled inverse DCT (4 x 4,
 //! 2 x 2 or 1 x 1 from an 8 x 8 block, in the integer arithmetic of its C
 //! code, jidctred.c): the luminance at the reduced size, and the chroma at the
-//! size libjpeg picks for it, which for 4:2:0 and 4:4:4 is the luminance's,
-//! so that no upsampling is needed. The colour is converted to RGB with
-//! libjpeg's arithmetic and clamped, as a viewer shows it, and PDQ's
-//! luminance taken from that RGB: a picture whose colours lie outside the
-//! RGB cube hashes as it is seen, not as its Y. No full-size pixels are
-//! made; the time is in the Huffman decoding, which every block needs.
+//! size libjpeg picks for it: for 4:2:0 and 4:4:4 the luminance's, so that
+//! no upsampling is needed; for 4:2:2 half its width, widened as libjpeg
+//! widens it. The colour is converted to RGB with libjpeg's arithmetic and
+//! clamped, as a viewer shows it, and PDQ's luminance taken from that RGB: a
+//! picture whose colours lie outside the RGB cube hashes as it is seen, not
+//! as its Y. No full-size pixels are made; the time is in the Huffman
+//! decoding, which every block needs.
 //!
 //! Baseline and extended sequential Huffman JPEGs of 8-bit samples with one
 //! component, or three that are YCbCr (by the general decoder's rules and
-//! libjpeg's) sampled 4:4:4 or 4:2:0, in one interleaved scan, are read
-//! here; anything else (progressive, arithmetic, 12-bit, RGB, CMYK,
-//! big-gamut colour, 4:2:2 and other samplings that libjpeg upsamples, a
-//! colour picture in several scans, a height given by DNL) gets `Ok(None)`.
+//! libjpeg's) sampled 4:4:4, 4:2:0 or 4:2:2, in one interleaved scan, are
+//! read here; anything else (progressive, arithmetic, 12-bit, RGB, CMYK,
+//! big-gamut colour, 4:4:0, 4:1:1 and other samplings that libjpeg
+//! upsamples otherwise, a colour picture in several scans, a height given
+//! by DNL) gets `Ok(None)`.
 //! Damage gets `Err`: a scan cut short, restart markers out of order, codes
 //! that are not in their table, a missing quantisation table, more than 10
 //! blocks in an MCU. Either way the caller uses the general decoder, whose
@@ -154,9 +156,9 @@ struct Frame {
     comps: [(usize, usize, usize); 3],
     hmax: usize,
     vmax: usize,
-    /// The luminance's sampling over the chroma's, the same both ways: 1
-    /// or 2 (1 for grey).
-    chroma_scale: usize,
+    /// The luminance's sampling over the chroma's, across and down: (1, 1)
+    /// (also for grey), (2, 2) or (2, 1).
+    chroma_scale: (usize, usize),
 }
 
 struct ScanComp {
@@ -216,7 +218,7 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, &'static str> {
         comps: [(1, 1, 0); 3],
         hmax: 1,
         vmax: 1,
-        chroma_scale: 1,
+        chroma_scale: (1, 1),
     };
     for c in 0..ncomp {
         let (h, v) = (b(7 + 3 * c)? >> 4, b(7 + 3 * c)? & 15);
@@ -233,13 +235,18 @@ fn frame(body: &[u8]) -> Result<Option<Frame>, &'static str> {
         return Ok(None);
     }
     // Chroma at the luminance's sampling, or at half of it both ways
-    // (4:4:4, 4:2:0): libjpeg then reduces it to the luminance's size.
-    // Others it upsamples, which is not done here.
+    // (4:4:4, 4:2:0): libjpeg then reduces it to the luminance's size. At
+    // half of it across only (4:2:2), libjpeg reduces it as the luminance
+    // and widens it (jdsample.c's h2v1), as is done here. Others (4:4:0,
+    // 4:1:1) it upsamples otherwise, and they are left to the general
+    // decoder.
     if ncomp == 3 {
         let ((hy, vy, _), (h, v, _)) = (f.comps[0], f.comps[1]);
-        let scale = (hy % h == 0 && vy % v == 0 && hy / h == vy / v).then_some(hy / h);
+        let scale = (hy % h == 0 && vy % v == 0).then_some((hy / h, vy / v));
         match scale {
-            Some(s @ (1 | 2)) if (h, v) == (f.comps[2].0, f.comps[2].1) => f.chroma_scale = s,
+            Some(s @ ((1, 1) | (2, 2) | (2, 1))) if (h, v) == (f.comps[2].0, f.comps[2].1) => {
+                f.chroma_scale = s
+            }
             _ => return Ok(None),
         }
     }
@@ -639,14 +646,17 @@ fn decode_scan(
     if !single && blocks > 10 {
         return Err("more than 10 blocks in an MCU");
     }
-    // libjpeg reduces chroma sampled at half the luminance's to twice the
-    // luminance's block size: the planes are all the same size.
-    let ratio = f.chroma_scale;
+    // libjpeg reduces chroma sampled at half the luminance's both ways to
+    // twice the luminance's block size, and other chroma to the
+    // luminance's block size; chroma at half across is widened after.
     let mut parts = Vec::new();
     for s in scan {
         let (h, v, q) = f.comps[s.comp];
         let (h, v) = if single { (1, 1) } else { (h, v) };
-        let size = if s.comp == 0 { out } else { out * ratio };
+        let size = match (s.comp, f.chroma_scale) {
+            (1.., (2, 2)) => out * 2,
+            _ => out,
+        };
         let quant = j.quant[q].as_ref().ok_or("no quantisation table")?;
         parts.push(Part {
             comp: s.comp,
@@ -749,12 +759,18 @@ fn decode_scan(
             }
         }
     }
-    Ok(Some(Reduced {
+    let mut r = Reduced {
         planes,
         stride: pw,
         width: f.width.div_ceil(den as usize),
         height: f.height.div_ceil(den as usize),
-    }))
+    };
+    if f.chroma_scale == (2, 1) {
+        // Each chroma row holds the samples of f.width / 2 pixels at the
+        // reduced size (jdmaster.c's downsampled_width).
+        r.widen_chroma((f.width * out).div_ceil(16), out > 1);
+    }
+    Ok(Some(r))
 }
 
 #[cfg(test)]

@@ -27,6 +27,21 @@ impl Reduced {
         })
     }
 
+    /// Chroma sampled at half the width, `width` samples at the start of
+    /// each row, made full width as libjpeg makes it (jdsample.c): by its
+    /// triangle filter when `fancy` (at 1/4, from 3 samples a row), each
+    /// sample twice otherwise (at 1/8).
+    pub(super) fn widen_chroma(&mut self, width: usize, fancy: bool) {
+        let mut half = Vec::with_capacity(width);
+        for plane in &mut self.planes[1..] {
+            for row in plane.chunks_exact_mut(self.stride).take(self.height) {
+                half.clear();
+                half.extend_from_slice(&row[..width]);
+                widen(&half, &mut row[..2 * width], fancy && width > 2);
+            }
+        }
+    }
+
     /// PDQ's luminance: of the RGB that is shown ([`rgb`], then
     /// [`luma_of`], as for any picture), or of the grey.
     pub fn luma(&self) -> Vec<f32> {
@@ -58,6 +73,31 @@ impl Reduced {
             }
         }
         out
+    }
+}
+
+/// One row of samples made twice as wide: `out` is twice `half`'s length.
+fn widen(half: &[u8], out: &mut [u8], fancy: bool) {
+    let w = half.len();
+    if !fancy {
+        for (pair, &v) in out.chunks_exact_mut(2).zip(half) {
+            pair.fill(v);
+        }
+        return;
+    }
+    // Each output sample is 3/4 of its own and 1/4 of its nearer
+    // neighbour, rounded alternately down and up; the outermost two are
+    // their own.
+    let at = |i: usize| half[i] as u32;
+    out[0] = half[0];
+    out[2 * w - 1] = half[w - 1];
+    for i in 0..w {
+        if i > 0 {
+            out[2 * i] = ((3 * at(i) + at(i - 1) + 1) >> 2) as u8;
+        }
+        if i + 1 < w {
+            out[2 * i + 1] = ((3 * at(i) + at(i + 1) + 2) >> 2) as u8;
+        }
     }
 }
 

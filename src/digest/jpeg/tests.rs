@@ -19,12 +19,19 @@ fn fixture(name: &str) -> Vec<u8> {
 fn pixels_are_libjpegs_to_the_byte() {
     // The .rgb4, .rgb8, .y4 and .y8 files are what libjpeg-turbo gives
     // through Pillow's draft mode (scripts/jpeg-fixtures): 4:2:0 with
-    // restart markers and without, 4:4:4, grey, and colours outside the
-    // RGB cube, in block means (gamut) or only within blocks (stripes).
+    // restart markers and without, 4:4:4, 4:2:2 (widened by libjpeg's
+    // filter, or by repeating samples at 1/8 and where the chroma is 2 wide
+    // or less; 422-tall's chroma is 2 blocks high in an MCU), grey, and
+    // colours outside the RGB cube, in block means (gamut) or only within
+    // blocks (stripes).
     for (name, w, h, ext) in [
         ("420-restart", 203, 157, "rgb"),
         ("420", 97, 61, "rgb"),
         ("444", 160, 120, "rgb"),
+        ("422", 130, 97, "rgb"),
+        ("422-narrow", 13, 21, "rgb"),
+        ("422-3", 23, 9, "rgb"),
+        ("422-tall", 75, 50, "rgb"),
         ("grey", 150, 111, "y"),
         ("gamut", 64, 48, "rgb"),
         ("stripes", 64, 64, "rgb"),
@@ -72,9 +79,9 @@ fn clamped_colour_is_hashed_as_shown_not_as_its_luminance() {
 
 #[test]
 fn other_samplings_progressive_rgb_and_the_like_are_left_to_the_general_decoder() {
-    // 422: chroma libjpeg upsamples; scans: each component in a scan of
-    // its own.
-    for name in ["422", "progressive", "rgb", "scans"] {
+    // 440 and 411: chroma libjpeg upsamples otherwise than across by 2;
+    // scans: each component in a scan of its own.
+    for name in ["440", "411", "progressive", "rgb", "scans"] {
         assert!(
             reduced(&fixture(&format!("{name}.jpg")), 4)
                 .unwrap()
@@ -87,11 +94,12 @@ fn other_samplings_progressive_rgb_and_the_like_are_left_to_the_general_decoder(
 }
 
 #[test]
-fn only_samplings_libjpeg_reads_without_upsampling_are_read() {
+fn only_samplings_read_as_libjpeg_reads_them_are_read() {
     // The luminance's sampling and the chroma's (Cb, Cr) set in 444.jpg's
     // frame header: libjpeg reduces chroma at the luminance's sampling, or
-    // at half of it both ways, to the luminance's size; others it
-    // upsamples, and they are left to the general decoder.
+    // at half of it both ways, to the luminance's size, and chroma at half
+    // of it across to the luminance's block size, then widens it; others
+    // it upsamples otherwise, and they are left to the general decoder.
     let jpeg = fixture("444.jpg");
     let sof = marker(&jpeg, 0xC0);
     let with = |y: u8, cb: u8, cr: u8| {
@@ -101,13 +109,17 @@ fn only_samplings_libjpeg_reads_without_upsampling_are_read() {
         }
         reduced(&m, 4).map(|r| r.is_some())
     };
-    for (y, c) in [(0x12, 0x11), (0x21, 0x11), (0x41, 0x11), (0x22, 0x12)] {
+    for (y, c) in [(0x12, 0x11), (0x41, 0x11), (0x22, 0x21), (0x42, 0x11)] {
         assert_eq!(with(y, c, c), Ok(false), "{y:#x} {c:#x}");
     }
+    // Read (the data, made for 4:4:4, may then be found bad).
+    for (y, c) in [(0x11, 0x11), (0x21, 0x11), (0x22, 0x11), (0x22, 0x12)] {
+        assert_ne!(with(y, c, c), Ok(false), "{y:#x} {c:#x}");
+    }
+    assert_eq!(with(0x11, 0x11, 0x11), Ok(true));
     assert_eq!(with(0x22, 0x11, 0x22), Ok(false), "Cb and Cr differ");
     // 4 x 2 over 2 x 1: twice both ways, but 12 blocks in an MCU.
     assert_eq!(with(0x42, 0x21, 0x21), Err("more than 10 blocks in an MCU"));
-    assert_eq!(with(0x11, 0x11, 0x11), Ok(true));
 }
 
 #[test]
@@ -310,6 +322,9 @@ fn hostile_bytes_give_errors_not_panics() {
         "420",
         "444",
         "422",
+        "422-narrow",
+        "422-tall",
+        "440",
         "grey",
         "progressive",
         "rgb",
