@@ -109,9 +109,9 @@ def generate(out, n):
 
 def reduction(w, h):
     """The largest power-of-two JPEG reduction (1, 2, 4, 8) that keeps the short
-    side at least DRAFT_MIN_SIDE."""
+    side at least DRAFT_MIN_SIDE (libjpeg rounds a reduced size up)."""
     s = 1
-    while s < 8 and min(w, h) // (2 * s) >= DRAFT_MIN_SIDE:
+    while s < 8 and -(-min(w, h) // (2 * s)) >= DRAFT_MIN_SIDE:
         s *= 2
     return s
 

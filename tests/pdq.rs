@@ -56,3 +56,30 @@ fn hex_round_trip_and_distance() {
     assert!(Pdq::from_hex("d8f8").is_none());
     assert!(Pdq::from_hex(&"g".repeat(64)).is_none());
 }
+
+#[test]
+fn photos_hash_as_the_reference_does() {
+    // Photo-sized colour JPEGs, 4:2:0 and 4:2:2, 2046 pixels high (read at
+    // 1/4: 512 rows), read by the JPEG fast path; tests/fixtures/jpeg/
+    // photos.csv holds what pdqhash (ThreatExchange's C++) gives over
+    // Pillow's draft of each (scripts/jpeg-fixtures). Their right part is
+    // chroma outside the RGB cube, shown as stripes its Y does not have.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jpeg");
+    let csv = std::fs::read_to_string(dir.join("photos.csv")).unwrap();
+    let mut checked = 0;
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let bytes = std::fs::read(dir.join(cells[0])).unwrap();
+        let got = pdq_of(Format::Jpeg, &bytes).unwrap();
+        let want = Pdq::from_hex(cells[1]).unwrap();
+        assert_eq!(
+            (got.hash.to_hex(), got.quality.to_string()),
+            (want.to_hex(), cells[2].to_string()),
+            "{}: {} bits from the reference",
+            cells[0],
+            got.hash.distance(&want)
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
