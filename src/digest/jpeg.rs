@@ -34,7 +34,9 @@ mod reduced;
 
 pub use reduced::Reduced;
 
-use idct::{idct_1x1, idct_2x2, idct_2x2_sums, idct_4x4, used, Coefs, Sums, Weights};
+use idct::{
+    idct_1x1, idct_2x2, idct_2x2_sums, idct_4x4, used, Coefs, Sink, Stored, Summed, Sums, Weights,
+};
 
 /// Natural (row-major) position of each zigzag index.
 const ZIGZAG: [u8; 64] = [
@@ -473,23 +475,16 @@ impl Bits<'_> {
         }
     }
 
-    /// One block: its DC difference added to `pred`, which goes to
-    /// `coef[0]`; each AC coefficient at zigzag index `k` to `coef[map[k]]`.
-    /// Which of `coef`'s first 64 were written (bit `i` for `coef[i]`; bit
-    /// 0, the DC, always); None: bad data. When `SUMS`, the coefficients
-    /// are summed into `sums` by `w` instead, and `coef` is left alone.
+    /// One block: its DC difference added to `pred`, which goes to the
+    /// sink with each AC coefficient by its zigzag index; None: bad data.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn block<const SUMS: bool>(
+    fn block(
         &mut self,
         dc: &Huffman,
         ac: &Huffman,
         pred: &mut i32,
-        coef: &mut Coefs,
-        map: &[u8; 64],
-        sums: &mut Sums,
-        w: &Weights,
-    ) -> Option<u64> {
+        sink: &mut impl Sink,
+    ) -> Option<()> {
         self.fill();
         let s = self.symbol(dc)? as u32;
         if s > 11 {
@@ -501,14 +496,7 @@ impl Bits<'_> {
             // stream's sum wraps rather than overflows.
             *pred = (*pred as i16).wrapping_add(self.value(s) as i16) as i32;
         }
-        if SUMS {
-            *sums = [0; 18];
-            sums[0] = *pred as i64 * w.factor[0];
-        } else {
-            coef[0] = *pred;
-        }
-        // (A coefficient no inverse DCT reads goes to 64: bit 0.)
-        let mut written = 1u64;
+        sink.dc(*pred);
         let mut k = 1;
         'block: loop {
             self.fill();
@@ -532,7 +520,7 @@ impl Bits<'_> {
                 };
                 if rs & 15 == 0 {
                     if rs != 0xF0 {
-                        return self.checked().map(|_| written);
+                        return self.checked();
                     }
                     k += 16;
                 } else {
@@ -540,17 +528,11 @@ impl Bits<'_> {
                     if k > 63 {
                         return None;
                     }
-                    if SUMS {
-                        sums[w.slot[k] as usize] += value as i64 * w.factor[k];
-                    } else {
-                        let m = map[k] as usize & 127;
-                        coef[m] = value;
-                        written |= 1 << (m & 63);
-                    }
+                    sink.ac(k, value);
                     k += 1;
                 }
                 if k > 63 {
-                    return self.checked().map(|_| written);
+                    return self.checked();
                 }
                 if refill {
                     continue 'block;
@@ -695,8 +677,6 @@ fn decode_scan(
     let mut pred = [0i32; 3];
     let mut coef: Coefs = [0; 128];
     let mut sums: Sums = [0; 18];
-    // (Unused: the parts without sums.)
-    let weights = Weights::new(&[0; 64]);
     let mut left = j.restart;
     for my in 0..mcuy {
         for mx in 0..mcux {
@@ -725,35 +705,34 @@ fn decode_scan(
                         let y = (my * p.v + by) * p.size;
                         let pred = &mut pred[p.comp];
                         if let Some(w) = &p.weights {
-                            bits.block::<true>(p.dc, p.ac, pred, &mut coef, &p.map, &mut sums, w)
-                                .ok_or_else(bad)?;
+                            let mut s = Summed { sums: &mut sums, w };
+                            bits.block(p.dc, p.ac, pred, &mut s).ok_or_else(bad)?;
                             idct_2x2_sums(&sums, &mut planes[0][y * pw + x..], pw);
                             continue;
                         }
-                        let w = &weights;
-                        let written = bits
-                            .block::<false>(p.dc, p.ac, pred, &mut coef, &p.map, &mut sums, w)
-                            .ok_or_else(bad)?;
+                        let mut s = Stored {
+                            coef: &mut coef,
+                            map: &p.map,
+                            written: 1,
+                        };
+                        bits.block(p.dc, p.ac, pred, &mut s).ok_or_else(bad)?;
+                        let (coef, written) = (&*s.coef, s.written);
                         let o = &mut planes[p.comp][y * pw + x..];
                         if written == 1 {
                             // The DC alone (always at size 1, whose map sends
                             // every AC coefficient to 64): in libjpeg's
                             // arithmetic every size's output is then the
                             // 1 x 1's.
-                            let v = idct_1x1(&coef, p.quant);
+                            let v = idct_1x1(coef, p.quant);
                             for row in o.chunks_mut(pw).take(p.size) {
                                 row[..p.size].fill(v);
                             }
                         } else if p.size == 2 {
-                            idct_2x2(&coef, written, p.quant, o, pw);
+                            idct_2x2(coef, written, p.quant, o, pw);
                         } else {
-                            idct_4x4(&coef, written, p.quant, o, pw);
+                            idct_4x4(coef, written, p.quant, o, pw);
                         }
-                        let mut w = written & !1;
-                        while w != 0 {
-                            coef[w.trailing_zeros() as usize] = 0;
-                            w &= w - 1;
-                        }
+                        s.clear();
                     }
                 }
             }

@@ -1,8 +1,9 @@
 //! libjpeg's reduced inverse DCTs (jidctred's 4 x 4, 2 x 2 and 1 x 1, in
 //! its integer arithmetic) and its range limit, for the fast path. The
 //! luminance's 2 x 2 is also made as its coefficients are decoded
-//! ([`Sums`]): most of a photo's coefficients are the luminance's, and that
-//! way they need no storing.
+//! ([`Summed`]): most of a photo's coefficients are the luminance's, and that
+//! way they need no storing; the chroma's are [`Stored`]. Both are the
+//! decoder's [`Sink`].
 
 use super::ZIGZAG;
 
@@ -207,4 +208,68 @@ pub(super) fn idct_2x2_sums(sums: &Sums, out: &mut [u8], stride: usize) {
         [descale(even + odd, shift), descale(even - odd, shift)]
     });
     pass2_2x2(&ws, out, stride);
+}
+
+/// Where a block's coefficients go as they are decoded.
+pub(super) trait Sink {
+    /// The DC coefficient, first.
+    fn dc(&mut self, value: i32);
+    /// An AC coefficient, by its zigzag index (1-63).
+    fn ac(&mut self, k: usize, value: i32);
+}
+
+/// The luminance's 2 x 2: the first pass's sums, made as the coefficients
+/// come.
+pub(super) struct Summed<'a> {
+    pub(super) sums: &'a mut Sums,
+    pub(super) w: &'a Weights,
+}
+
+impl Sink for Summed<'_> {
+    #[inline(always)]
+    fn dc(&mut self, value: i32) {
+        *self.sums = [0; 18];
+        self.sums[0] = value as i64 * self.w.factor[0];
+    }
+
+    #[inline(always)]
+    fn ac(&mut self, k: usize, value: i32) {
+        self.sums[self.w.slot[k] as usize] += value as i64 * self.w.factor[k];
+    }
+}
+
+/// The coefficients stored for an inverse DCT: at `map`'s place for each
+/// zigzag index in `coef` (64 takes those no inverse DCT reads), with a bit
+/// in `written` for each (bit 0, the DC, always; a coefficient at 64 sets
+/// it too).
+pub(super) struct Stored<'a> {
+    pub(super) coef: &'a mut Coefs,
+    pub(super) map: &'a [u8; 64],
+    pub(super) written: u64,
+}
+
+impl Sink for Stored<'_> {
+    #[inline(always)]
+    fn dc(&mut self, value: i32) {
+        self.coef[0] = value;
+        self.written = 1;
+    }
+
+    #[inline(always)]
+    fn ac(&mut self, k: usize, value: i32) {
+        let m = self.map[k] as usize & 127;
+        self.coef[m] = value;
+        self.written |= 1 << (m & 63);
+    }
+}
+
+impl Stored<'_> {
+    /// Zeros what was written, for the next block.
+    pub(super) fn clear(&mut self) {
+        let mut w = self.written & !1;
+        while w != 0 {
+            self.coef[w.trailing_zeros() as usize] = 0;
+            w &= w - 1;
+        }
+    }
 }
