@@ -2,7 +2,8 @@
 #
 #   python3 scripts/bench-pdq.py generate DIR N
 #       N synthetic 12-megapixel phone photos (4032x3024, JPEG quality 90,
-#       4:2:0), different and seeded per file, one process per core
+#       4:2:0, or 4:2:2 with SAMPLING=4:2:2), different and seeded per file,
+#       one process per core
 #   python3 scripts/bench-pdq.py reference DIR OUT_CSV
 #       the reference run that is timed: pdqhash on every picture of DIR,
 #       decoded by Pillow at reduced size (draft), one process per core;
@@ -92,7 +93,10 @@ def photo(args):
     a += (smooth(rng, 252, 189, "RGB") - 128) * 15 // 255  # colour texture
     a += ((smooth(rng, 1008, 756, "L") - 128) * 60 // 255)[..., None]  # grain
     a += rng.integers(-5, 6, a.shape, dtype=np.int16)  # noise
-    Image.fromarray(a.clip(0, 255).astype(np.uint8), "RGB").save(path, "JPEG", quality=90, subsampling=2)
+    # 4:2:0 (Pillow's 2), as phones write; SAMPLING=4:2:2 (1), as many cameras do.
+    subsampling = 1 if os.environ.get("SAMPLING") == "4:2:2" else 2
+    Image.fromarray(a.clip(0, 255).astype(np.uint8), "RGB").save(
+        path, "JPEG", quality=90, subsampling=subsampling)
     return os.path.getsize(path)
 
 
@@ -178,7 +182,7 @@ def compare(times_json, ref_csv, report_csv, root):
     total = sum(os.path.getsize(os.path.join(root, n)) for n in names)
     with Image.open(os.path.join(root, names[0])) as img:
         s = reduction(*img.size)
-        drafted = (img.width // s, img.height // s)
+        drafted = (-(-img.width // s), -(-img.height // s))
 
     hs_pdq, columns = {}, []
     if os.path.exists(report_csv):

@@ -1,6 +1,7 @@
 //! PDQ against ThreatExchange's published hashes of its sample pictures
 //! (`../shared/samples/pdq/expected.csv`), by Hamming distance: within 16 bits
-//! of the reference, as ThreatExchange's own tests accept.
+//! of the reference, as ThreatExchange's own tests accept; and photos read by
+//! the JPEG fast path, to the bit as the reference hashes them.
 
 mod util;
 

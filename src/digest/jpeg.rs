@@ -710,11 +710,7 @@ fn decode_scan(
                             idct_2x2_sums(&sums, &mut planes[0][y * pw + x..], pw);
                             continue;
                         }
-                        let mut s = Stored {
-                            coef: &mut coef,
-                            map: &p.map,
-                            written: 1,
-                        };
+                        let mut s = Stored::new(&mut coef, &p.map);
                         bits.block(p.dc, p.ac, pred, &mut s).ok_or_else(bad)?;
                         let (coef, written) = (&*s.coef, s.written);
                         let o = &mut planes[p.comp][y * pw + x..];
@@ -745,9 +741,10 @@ fn decode_scan(
         height: f.height.div_ceil(den as usize),
     };
     if f.chroma_scale == (2, 1) {
-        // Each chroma row holds the samples of f.width / 2 pixels at the
-        // reduced size (jdmaster.c's downsampled_width).
-        r.widen_chroma((f.width * out).div_ceil(16), out > 1);
+        // The samples each chroma row holds: jdmaster.c's
+        // downsampled_width, its width over the luminance's sampling.
+        let width = (f.width * f.comps[1].0 * out).div_ceil(f.hmax * 8);
+        r.widen_chroma(width, out > 1);
     }
     Ok(Some(r))
 }

@@ -303,10 +303,15 @@ fn box_mean(data: &mut [f32], stride: usize, n: usize, full: usize, scratch: &mu
 /// Rows filtered at a time by [`box_mean_rows`].
 const LANES: usize = 8;
 
-/// The box mean (see `box_mean` in the tests) along every row, [`LANES`] rows at a time: their values are
-/// interleaved into a small buffer, so the running sums of the rows are kept
-/// side by side and advance together (the same sums in the same order as row
-/// by row, so the same results).
+/// Means made at a time by [`box_mean_rows`] inside a row.
+const RUN: usize = 64;
+
+/// The box mean (see `box_mean` in the tests) along every row, [`LANES`]
+/// rows at a time: their values are interleaved into a small buffer, so the
+/// running sums of the rows are kept side by side and advance together (the
+/// same sums in the same order as row by row, so the same results). Where
+/// the window is whole, the means are made [`RUN`] at a time without the
+/// edges' checks, then written out row by row.
 fn box_mean_rows(data: &mut [f32], width: usize, height: usize, full: usize) {
     let half = (full + 2) / 2;
     let before = full - half;
@@ -324,14 +329,13 @@ fn box_mean_rows(data: &mut [f32], width: usize, height: usize, full: usize) {
         let mut x = 0;
         while x < width {
             // Inside the row, the window moves by one each way: one value
-            // in, then one out, over the full window; the means are made 64
-            // at a time and then written out row by row.
+            // in, then one out, over the full window.
             if x > before && x + after < width {
                 let n = full as f32;
                 let end = width - after;
-                let mut out = [[0f32; LANES]; 64];
+                let mut out = [[0f32; LANES]; RUN];
                 while x < end {
-                    let count = (end - x).min(64);
+                    let count = (end - x).min(RUN);
                     for (o, i) in out.iter_mut().zip(x..x + count) {
                         for r in 0..LANES {
                             sum[r] += lanes[i + after][r];
@@ -550,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn columns_at_once_give_the_box_mean_of_each_column() {
+    fn rows_and_columns_at_once_give_the_box_mean_of_each() {
         let (px, w, h) = picture();
         for full in [2, 3, 4, 7, 33, 95, 96, 200] {
             let mut one = px.clone();

@@ -11,9 +11,10 @@
 //! 1/2, 1/4 or 1/8, keeping at least [`MIN_SIDE`] pixels on the short side),
 //! which is where the time goes; PDQ reduces every picture to 64 x 64 samples,
 //! and the hashes stay within a few bits of full-size decoding. A baseline
-//! JPEG read at 1/4 or 1/8 (a photo) has its luminance read straight from its
-//! blocks by `jpeg.rs`, the same as libjpeg's; every other picture, and any
-//! JPEG that path does not read, goes through `jpeg-decoder` or `image`.
+//! JPEG read at 1/4 or 1/8 (a photo) is decoded straight from its blocks by
+//! `jpeg.rs` to the RGB libjpeg gives at that size, and its luminance taken
+//! from that; every other picture, and any JPEG that path does not read, goes
+//! through `jpeg-decoder` or `image`.
 
 use super::pdq::{self, PdqResult};
 use std::io::Cursor;

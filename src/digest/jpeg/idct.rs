@@ -244,7 +244,7 @@ impl Sink for Summed<'_> {
 /// it too).
 pub(super) struct Stored<'a> {
     pub(super) coef: &'a mut Coefs,
-    pub(super) map: &'a [u8; 64],
+    map: &'a [u8; 64],
     pub(super) written: u64,
 }
 
@@ -263,7 +263,16 @@ impl Sink for Stored<'_> {
     }
 }
 
-impl Stored<'_> {
+impl<'a> Stored<'a> {
+    /// A block's coefficients into `coef`, all zeros.
+    pub(super) fn new(coef: &'a mut Coefs, map: &'a [u8; 64]) -> Stored<'a> {
+        Stored {
+            coef,
+            map,
+            written: 1,
+        }
+    }
+
     /// Zeros what was written, for the next block.
     pub(super) fn clear(&mut self) {
         let mut w = self.written & !1;

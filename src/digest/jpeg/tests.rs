@@ -21,7 +21,8 @@ fn pixels_are_libjpegs_to_the_byte() {
     // through Pillow's draft mode (scripts/jpeg-fixtures): 4:2:0 with
     // restart markers and without, 4:4:4, 4:2:2 (widened by libjpeg's
     // filter, or by repeating samples at 1/8 and where the chroma is 2 wide
-    // or less; 422-tall's chroma is 2 blocks high in an MCU), grey, and
+    // or less; 422-tall's chroma is 2 blocks high in an MCU, 422-wide's 2
+    // wide under a luminance 4 wide), grey, and
     // colours outside the RGB cube, in block means (gamut) or only within
     // blocks (stripes).
     for (name, w, h, ext) in [
@@ -32,6 +33,7 @@ fn pixels_are_libjpegs_to_the_byte() {
         ("422-narrow", 13, 21, "rgb"),
         ("422-3", 23, 9, "rgb"),
         ("422-tall", 75, 50, "rgb"),
+        ("422-wide", 75, 50, "rgb"),
         ("grey", 150, 111, "y"),
         ("gamut", 64, 48, "rgb"),
         ("stripes", 64, 64, "rgb"),
@@ -94,7 +96,7 @@ fn other_samplings_progressive_rgb_and_the_like_are_left_to_the_general_decoder(
 }
 
 #[test]
-fn only_samplings_read_as_libjpeg_reads_them_are_read() {
+fn samplings_libjpeg_reduces_or_widens_across_are_read() {
     // The luminance's sampling and the chroma's (Cb, Cr) set in 444.jpg's
     // frame header: libjpeg reduces chroma at the luminance's sampling, or
     // at half of it both ways, to the luminance's size, and chroma at half
@@ -112,9 +114,13 @@ fn only_samplings_read_as_libjpeg_reads_them_are_read() {
     for (y, c) in [(0x12, 0x11), (0x41, 0x11), (0x22, 0x21), (0x42, 0x11)] {
         assert_eq!(with(y, c, c), Ok(false), "{y:#x} {c:#x}");
     }
-    // Read (the data, made for 4:4:4, may then be found bad).
-    for (y, c) in [(0x11, 0x11), (0x21, 0x11), (0x22, 0x11), (0x22, 0x12)] {
-        assert_ne!(with(y, c, c), Ok(false), "{y:#x} {c:#x}");
+    // Read: the data, made for 4:4:4, is then found bad.
+    for (y, c) in [(0x21, 0x11), (0x22, 0x11), (0x22, 0x12), (0x41, 0x21)] {
+        assert_eq!(
+            with(y, c, c),
+            Err("bad entropy-coded data"),
+            "{y:#x} {c:#x}"
+        );
     }
     assert_eq!(with(0x11, 0x11, 0x11), Ok(true));
     assert_eq!(with(0x22, 0x11, 0x22), Ok(false), "Cb and Cr differ");
@@ -323,8 +329,11 @@ fn hostile_bytes_give_errors_not_panics() {
         "444",
         "422",
         "422-narrow",
+        "422-3",
         "422-tall",
+        "422-wide",
         "440",
+        "411",
         "grey",
         "progressive",
         "rgb",
