@@ -232,23 +232,28 @@ fn block_means(luma: &[f32], width: usize, height: usize, k: usize) -> (Vec<f32>
 fn hash_full(luma: &mut [f32], width: usize, height: usize) -> PdqResult {
     let row_window = window(width);
     let col_window = window(height);
-    // A window of one is the identity (a side of at most 128 pixels).
-    for _ in 0..2 {
-        if row_window > 1 {
-            box_mean_rows(luma, width, height, row_window);
-        }
-        if col_window > 1 {
-            box_mean_columns(luma, width, height, col_window);
-        }
+    // The filter runs twice, rows then columns (a window of one, a side of
+    // at most 128 pixels, is the identity). The second time only the 64 x 64
+    // grid's samples are wanted: its rows pass makes the means at the grid's
+    // columns alone, and its columns pass runs over those 64 columns; each
+    // mean is the same sums in the same order as over the whole picture.
+    if row_window > 1 {
+        box_mean_rows(luma, width, height, row_window);
     }
-    let mut grid = [[0f32; GRID]; GRID];
-    for (i, row) in grid.iter_mut().enumerate() {
-        let r = ((i as f64 + 0.5) * height as f64 / GRID as f64) as usize;
-        for (j, v) in row.iter_mut().enumerate() {
-            let c = ((j as f64 + 0.5) * width as f64 / GRID as f64) as usize;
-            *v = luma[r.min(height - 1) * width + c.min(width - 1)];
-        }
+    if col_window > 1 {
+        box_mean_columns(luma, width, height, col_window);
     }
+    let sample =
+        |i: usize, n: usize| (((i as f64 + 0.5) * n as f64 / GRID as f64) as usize).min(n - 1);
+    let columns: [usize; GRID] = std::array::from_fn(|j| sample(j, width));
+    let mut picked = box_mean_rows_at(luma, width, height, row_window, &columns);
+    if col_window > 1 {
+        box_mean_columns(&mut picked, GRID, height, col_window);
+    }
+    let grid: [[f32; GRID]; GRID] = std::array::from_fn(|i| {
+        let r = sample(i, height);
+        picked[r * GRID..(r + 1) * GRID].try_into().unwrap()
+    });
     let quality = quality(&grid);
     let coefficients = dct16(&grid);
     let turned = Turn::ALL.map(|t| bits_above_median(&t.apply(&coefficients)));
@@ -303,6 +308,9 @@ fn box_mean(data: &mut [f32], stride: usize, n: usize, full: usize, scratch: &mu
 /// Rows filtered at a time by [`box_mean_rows`].
 const LANES: usize = 8;
 
+/// Rows filtered at a time by [`box_mean_rows_at`].
+const PICK_LANES: usize = 16;
+
 /// Means made at a time by [`box_mean_rows`] inside a row.
 const RUN: usize = 64;
 
@@ -313,97 +321,215 @@ const RUN: usize = 64;
 /// the window is whole, the means are made [`RUN`] at a time without the
 /// edges' checks, then written out row by row.
 fn box_mean_rows(data: &mut [f32], width: usize, height: usize, full: usize) {
-    let half = (full + 2) / 2;
-    let before = full - half;
-    let after = half - 1;
     let mut lanes = vec![[0f32; LANES]; width];
     for r0 in (0..height).step_by(LANES) {
         let rows = (height - r0).min(LANES);
-        for (x, lane) in lanes.iter_mut().enumerate() {
-            for (r, v) in lane.iter_mut().enumerate().take(rows) {
-                *v = data[(r0 + r) * width + x];
-            }
-        }
+        interleave(&mut lanes, &data[r0 * width..], width, rows);
+        let mut window = Window::new(full, width);
+        let (before, after) = (window.before, window.after);
         let mut sum = [0f32; LANES];
-        let (mut lo, mut hi) = (0usize, 0usize);
         let mut x = 0;
         while x < width {
-            // Inside the row, the window moves by one each way: one value
-            // in, then one out, over the full window.
-            if x > before && x + after < width {
-                let n = full as f32;
-                let end = width - after;
-                let mut out = [[0f32; LANES]; RUN];
-                while x < end {
-                    let count = (end - x).min(RUN);
-                    for (o, i) in out.iter_mut().zip(x..x + count) {
-                        for r in 0..LANES {
-                            sum[r] += lanes[i + after][r];
-                            sum[r] -= lanes[i - before - 1][r];
-                            o[r] = sum[r] / n;
-                        }
-                    }
-                    for r in 0..rows {
-                        let row = &mut data[(r0 + r) * width + x..(r0 + r) * width + x + count];
-                        for (v, o) in row.iter_mut().zip(&out) {
-                            *v = o[r];
-                        }
-                    }
-                    x += count;
+            if !window.inside(x) {
+                let n = window.move_to(x, &mut sum, &lanes);
+                for (r, s) in sum.iter().enumerate().take(rows) {
+                    data[(r0 + r) * width + x] = s / n;
                 }
-                (lo, hi) = (end - before - 1, width);
+                x += 1;
                 continue;
             }
-            let want_hi = (x + after + 1).min(width);
-            while hi < want_hi {
-                for (s, v) in sum.iter_mut().zip(&lanes[hi]) {
-                    *s += v;
+            // Inside the row, the window moves by one each way: one value
+            // in, then one out, over the full window.
+            let n = full as f32;
+            let end = width - after;
+            let mut out = [[0f32; LANES]; RUN];
+            while x < end {
+                let count = (end - x).min(RUN);
+                for (o, i) in out.iter_mut().zip(x..x + count) {
+                    for r in 0..LANES {
+                        sum[r] += lanes[i + after][r];
+                        sum[r] -= lanes[i - before - 1][r];
+                        o[r] = sum[r] / n;
+                    }
                 }
-                hi += 1;
-            }
-            let want_lo = x.saturating_sub(before);
-            while lo < want_lo {
-                for (s, v) in sum.iter_mut().zip(&lanes[lo]) {
-                    *s -= v;
+                for r in 0..rows {
+                    let row = &mut data[(r0 + r) * width + x..(r0 + r) * width + x + count];
+                    for (v, o) in row.iter_mut().zip(&out) {
+                        *v = o[r];
+                    }
                 }
-                lo += 1;
+                x += count;
             }
-            let n = (hi - lo) as f32;
-            for (r, s) in sum.iter().enumerate().take(rows) {
-                data[(r0 + r) * width + x] = s / n;
-            }
-            x += 1;
+            window.moved_inside_to(end - 1);
         }
     }
 }
 
-/// The box mean (see `box_mean` in the tests) down every column at once, row by row (the same sums in the
-/// same order, so the same results), which reads memory in order.
+/// `rows` rows of `data` (`width` values each) side by side: value x of row
+/// r goes to `lanes[x][r]`.
+fn interleave<const L: usize>(lanes: &mut [[f32; L]], data: &[f32], width: usize, rows: usize) {
+    for (x, lane) in lanes.iter_mut().enumerate() {
+        for (r, v) in lane.iter_mut().enumerate().take(rows) {
+            *v = data[r * width + x];
+        }
+    }
+}
+
+/// The box mean along every row (see `box_mean` in the tests) at the
+/// ascending `columns` alone: [`GRID`] means a row, row after row. The
+/// running sums of [`PICK_LANES`] rows move side by side one column at a
+/// time, as in [`box_mean_rows`], so that each mean is the one it makes. A
+/// window of one picks the values.
+fn box_mean_rows_at(
+    data: &[f32],
+    width: usize,
+    height: usize,
+    full: usize,
+    columns: &[usize; GRID],
+) -> Vec<f32> {
+    let mut picked = vec![0f32; height * GRID];
+    if full <= 1 {
+        for (out, row) in picked.chunks_exact_mut(GRID).zip(data.chunks_exact(width)) {
+            for (o, &c) in out.iter_mut().zip(columns) {
+                *o = row[c];
+            }
+        }
+        return picked;
+    }
+    let mut lanes = vec![[0f32; PICK_LANES]; width];
+    for r0 in (0..height).step_by(PICK_LANES) {
+        let rows = (height - r0).min(PICK_LANES);
+        interleave(&mut lanes, &data[r0 * width..], width, rows);
+        let mut window = Window::new(full, width);
+        let mut sum = [0f32; PICK_LANES];
+        for (j, &x) in columns.iter().enumerate() {
+            let n = window.move_to(x, &mut sum, &lanes);
+            for (r, s) in sum.iter().enumerate().take(rows) {
+                picked[(r0 + r) * GRID + j] = s / n;
+            }
+        }
+    }
+    picked
+}
+
+/// A box window moving along `len` values one place at a time: output k
+/// averages values k - (full - half) through k + half - 1, where half =
+/// (full + 2) / 2, cut off at both ends.
+struct Window {
+    before: usize,
+    after: usize,
+    len: usize,
+    lo: usize,
+    hi: usize,
+    /// The next output the window moves to.
+    next: usize,
+}
+
+impl Window {
+    fn new(full: usize, len: usize) -> Window {
+        let half = (full + 2) / 2;
+        Window {
+            before: full - half,
+            after: half - 1,
+            len,
+            lo: 0,
+            hi: 0,
+            next: 0,
+        }
+    }
+
+    /// Whether the window at output `k` is whole.
+    fn inside(&self, k: usize) -> bool {
+        k > self.before && k + self.after < self.len
+    }
+
+    /// Where the window is once moved through the inside to output `last`.
+    fn moved_inside_to(&mut self, last: usize) {
+        (self.lo, self.hi) = (last - self.before, last + self.after + 1);
+        self.next = last + 1;
+    }
+
+    /// Moves the window output by output up to output `k`, adding to `sum`
+    /// the values that come in then taking out those that leave; the count
+    /// of values in it at `k`. Inside, where the window is whole, one value
+    /// comes in and one leaves at each output.
+    #[inline(always)]
+    fn move_to<const L: usize>(
+        &mut self,
+        k: usize,
+        sum: &mut [f32; L],
+        values: &[[f32; L]],
+    ) -> f32 {
+        while self.next <= k {
+            let p = self.next;
+            if self.inside(p) {
+                let last = k.min(self.len - self.after - 1);
+                let ins = &values[p + self.after..=last + self.after];
+                let outs = &values[p - self.before - 1..=last - self.before - 1];
+                for (i, o) in ins.iter().zip(outs) {
+                    for r in 0..L {
+                        sum[r] += i[r];
+                        sum[r] -= o[r];
+                    }
+                }
+                self.moved_inside_to(last);
+                continue;
+            }
+            let want_hi = (p + self.after + 1).min(self.len);
+            while self.hi < want_hi {
+                for (s, v) in sum.iter_mut().zip(&values[self.hi]) {
+                    *s += v;
+                }
+                self.hi += 1;
+            }
+            let want_lo = p.saturating_sub(self.before);
+            while self.lo < want_lo {
+                for (s, v) in sum.iter_mut().zip(&values[self.lo]) {
+                    *s -= v;
+                }
+                self.lo += 1;
+            }
+            self.next = p + 1;
+        }
+        (self.hi - self.lo) as f32
+    }
+}
+
+/// The box mean (see `box_mean` in the tests) down every column at once,
+/// row by row (the same sums in the same order, so the same results), which
+/// reads memory in order; each row is written over in place, a copy of the
+/// rows the window still needs kept aside.
 fn box_mean_columns(data: &mut [f32], width: usize, height: usize, full: usize) {
     let half = (full + 2) / 2;
     let before = full - half;
     let after = half - 1;
-    let source = data.to_vec();
-    let row = |r: usize| &source[r * width..(r + 1) * width];
+    // A row's values are still needed after its means are written, until
+    // the window leaves it: the last `before + 1` rows are kept.
+    let keep = before + 1;
+    let mut kept = vec![0f32; keep * width];
     let mut sum = vec![0f32; width];
     let (mut lo, mut hi) = (0usize, 0usize);
     for k in 0..height {
         let want_hi = (k + after + 1).min(height);
         while hi < want_hi {
-            for (s, v) in sum.iter_mut().zip(row(hi)) {
+            for (s, v) in sum.iter_mut().zip(&data[hi * width..(hi + 1) * width]) {
                 *s += v;
             }
             hi += 1;
         }
         let want_lo = k.saturating_sub(before);
         while lo < want_lo {
-            for (s, v) in sum.iter_mut().zip(row(lo)) {
+            let at = lo % keep * width;
+            for (s, v) in sum.iter_mut().zip(&kept[at..at + width]) {
                 *s -= v;
             }
             lo += 1;
         }
         let n = (hi - lo) as f32;
-        for (out, s) in data[k * width..(k + 1) * width].iter_mut().zip(&sum) {
+        let row = &mut data[k * width..(k + 1) * width];
+        let at = k % keep * width;
+        kept[at..at + width].copy_from_slice(row);
+        for (out, s) in row.iter_mut().zip(&sum) {
             *out = s / n;
         }
     }
@@ -556,6 +682,9 @@ mod tests {
     #[test]
     fn rows_and_columns_at_once_give_the_box_mean_of_each() {
         let (px, w, h) = picture();
+        let columns = std::array::from_fn(|j| j + 7);
+        let picked = box_mean_rows_at(&px, w, h, 1, &columns);
+        assert_eq!(picked[GRID * 5 + 3], px[w * 5 + 10], "a window of one");
         for full in [2, 3, 4, 7, 33, 95, 96, 200] {
             let mut one = px.clone();
             let mut scratch = vec![0f32; h];
@@ -577,6 +706,16 @@ mod tests {
             let mut part = px[..61 * w].to_vec();
             box_mean_rows(&mut part, w, 61, full);
             assert_eq!(one[..61 * w], part[..], "61 rows, window {full}");
+            // At some columns only: both ends, and a column twice.
+            let columns = std::array::from_fn(|j| if j == GRID - 1 { w - 1 } else { j / 2 * 3 });
+            for rows in [h, 61] {
+                let picked = box_mean_rows_at(&px[..rows * w], w, rows, full, &columns);
+                for (r, means) in picked.chunks_exact(GRID).enumerate() {
+                    for (&c, &m) in columns.iter().zip(means) {
+                        assert_eq!(m, one[r * w + c], "{rows} rows, window {full}, column {c}");
+                    }
+                }
+            }
         }
     }
 
