@@ -110,8 +110,8 @@ pub const DECODE_MEMORY: u64 = 1 << 30;
 /// 512 MiB (a reader whose picture would pass it waits).
 pub const BUFFER_MEMORY: u64 = 512 << 20;
 /// Bytes a decode is taken to hold per pixel: the decoder's output (up to 4),
-/// a conversion to RGB (3), the luminance (4) and a copy while columns are
-/// filtered (4), rounded up.
+/// a conversion to RGB (3) and the luminance (4), rounded up with room for
+/// the filter's rows and the picture reduced.
 const BYTES_PER_PIXEL: u64 = 16;
 
 /// Memory shared by the decodes running at once: each takes what its
